@@ -1,0 +1,1 @@
+//! Sans-IO room engine of voice-chat (see docs/protocol.md).

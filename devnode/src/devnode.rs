@@ -1,0 +1,1 @@
+//! devnode: a local Hyperware node (see docs/devnode.md).
