@@ -1,1 +1,2 @@
+mod wit_gen;
 fn main() {}
