@@ -39,7 +39,7 @@ function checkUint(name: string, value: number, bits: number): void {
 export function encodeAudioFrame(frame: AudioFrame): Uint8Array {
   checkUint('flags', frame.flags, 8);
   if (frame.flags & ~(FLAG_VOICE | FLAG_MARKER)) {
-    throw new FrameError('bad_flags', `flags bits 2-7 must be zero, got 0x${frame.flags.toString(16)}`);
+    throw new FrameError('reserved_flags', `flag bits 2-7 must be zero, got 0x${frame.flags.toString(16)}`);
   }
   checkUint('stream id', frame.streamId, 16);
   checkUint('sequence', frame.sequence, 32);
@@ -65,67 +65,63 @@ export function encodeAudioFrame(frame: AudioFrame): Uint8Array {
   return out;
 }
 
-/** Decodes one frame at `offset`; returns it with the offset just past it. */
-function decodeAt(bytes: Uint8Array, offset: number): { frame: AudioFrame; next: number } {
-  const remaining = bytes.length - offset;
-  if (remaining < HEADER_LEN) {
-    throw new FrameError('truncated', `audio header needs ${HEADER_LEN} bytes, got ${remaining}`);
+/**
+ * Decodes a message holding exactly one frame, checking in the order docs/protocol.md gives so
+ * the error code matches the Rust decoder's for the same bytes.
+ */
+export function decodeAudioFrame(bytes: Uint8Array): AudioFrame {
+  if (bytes.length < HEADER_LEN) {
+    throw new FrameError('too_short', `audio header needs ${HEADER_LEN} bytes, got ${bytes.length}`);
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset + offset, remaining);
+  if (bytes.length > MAX_FRAME_LEN) {
+    throw new FrameError('too_large', `frame of ${bytes.length} bytes exceeds ${MAX_FRAME_LEN}`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
   const kind = view.getUint8(0);
   if (kind !== KIND_AUDIO) {
-    throw new FrameError('bad_kind', `expected kind 0x01, got 0x${kind.toString(16).padStart(2, '0')}`);
+    throw new FrameError('wrong_kind', `expected kind 0x01, got 0x${kind.toString(16).padStart(2, '0')}`);
   }
   const flags = view.getUint8(1);
   if (flags & ~(FLAG_VOICE | FLAG_MARKER)) {
-    throw new FrameError('bad_flags', `flags bits 2-7 must be zero, got 0x${flags.toString(16)}`);
+    throw new FrameError('reserved_flags', `flag bits 2-7 must be zero, got 0x${flags.toString(16)}`);
+  }
+  if (view.getUint8(13) !== 0) {
+    throw new FrameError('reserved_byte', 'reserved byte must be zero');
   }
   const level = view.getUint8(12);
   if (level > LEVEL_SILENCE) {
     throw new FrameError('bad_level', `level must be 0..=127, got ${level}`);
   }
-  if (view.getUint8(13) !== 0) {
-    throw new FrameError('bad_reserved', 'reserved byte must be zero');
-  }
   const length = view.getUint16(14);
-  if (HEADER_LEN + length > MAX_FRAME_LEN) {
-    throw new FrameError('too_large', `frame of ${HEADER_LEN + length} bytes exceeds ${MAX_FRAME_LEN}`);
+  if (HEADER_LEN + length !== bytes.length) {
+    throw new FrameError(
+      'length_mismatch',
+      `payload length says ${length} but ${bytes.length - HEADER_LEN} bytes follow`,
+    );
   }
-  if (HEADER_LEN + length > remaining) {
-    throw new FrameError('truncated', `payload length ${length} but only ${remaining - HEADER_LEN} bytes follow`);
-  }
-  const start = offset + HEADER_LEN;
   return {
-    frame: {
-      flags,
-      streamId: view.getUint16(2),
-      sequence: view.getUint32(4),
-      timestamp: view.getUint32(8),
-      level,
-      payload: bytes.slice(start, start + length),
-    },
-    next: start + length,
+    flags,
+    streamId: view.getUint16(2),
+    sequence: view.getUint32(4),
+    timestamp: view.getUint32(8),
+    level,
+    payload: bytes.slice(HEADER_LEN),
   };
 }
 
-/** Decodes a message holding exactly one frame; trailing bytes are an error. */
-export function decodeAudioFrame(bytes: Uint8Array): AudioFrame {
-  const { frame, next } = decodeAt(bytes, 0);
-  if (next !== bytes.length) {
-    throw new FrameError('trailing', `${bytes.length - next} bytes after the payload`);
-  }
-  return frame;
-}
-
-/** Decodes a batch of self-delimiting frames laid end to end. */
+/** Decodes a batch of self-delimiting frames laid end to end (peer batches). */
 export function decodeAudioFrames(bytes: Uint8Array): AudioFrame[] {
-  if (bytes.length === 0) throw new FrameError('truncated', 'empty message');
+  if (bytes.length === 0) throw new FrameError('too_short', 'empty message');
   const frames: AudioFrame[] = [];
   let offset = 0;
   while (offset < bytes.length) {
-    const { frame, next } = decodeAt(bytes, offset);
-    frames.push(frame);
-    offset = next;
+    const rest = bytes.subarray(offset);
+    if (rest.length < HEADER_LEN) {
+      throw new FrameError('too_short', `audio header needs ${HEADER_LEN} bytes, got ${rest.length}`);
+    }
+    const end = Math.min(rest.length, HEADER_LEN + ((rest[14] << 8) | rest[15]));
+    frames.push(decodeAudioFrame(rest.subarray(0, end)));
+    offset += end;
   }
   return frames;
 }
@@ -144,7 +140,7 @@ export function decodeAck(bytes: Uint8Array): number {
     throw new FrameError('bad_length', `ack must be ${ACK_LEN} bytes, got ${bytes.length}`);
   }
   if (bytes[0] !== KIND_ACK) {
-    throw new FrameError('bad_kind', `expected kind 0x02, got 0x${bytes[0].toString(16).padStart(2, '0')}`);
+    throw new FrameError('wrong_kind', `expected kind 0x02, got 0x${bytes[0].toString(16).padStart(2, '0')}`);
   }
   return new DataView(bytes.buffer, bytes.byteOffset).getUint32(1);
 }
