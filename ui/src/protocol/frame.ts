@@ -36,7 +36,7 @@ function checkUint(name: string, value: number, bits: number): void {
   }
 }
 
-export function encodeAudioFrame(frame: AudioFrame): Uint8Array {
+export function encodeAudioFrame(frame: AudioFrame): Uint8Array<ArrayBuffer> {
   checkUint('flags', frame.flags, 8);
   if (frame.flags & ~(FLAG_VOICE | FLAG_MARKER)) {
     throw new FrameError('reserved_flags', `flag bits 2-7 must be zero, got 0x${frame.flags.toString(16)}`);
@@ -126,7 +126,7 @@ export function decodeAudioFrames(bytes: Uint8Array): AudioFrame[] {
   return frames;
 }
 
-export function encodeAck(totalReceived: number): Uint8Array {
+export function encodeAck(totalReceived: number): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(ACK_LEN);
   const view = new DataView(out.buffer);
   view.setUint8(0, KIND_ACK);

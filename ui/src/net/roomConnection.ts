@@ -1,0 +1,292 @@
+// One room over one WebSocket, kept alive across drops: heartbeat with RTT, receive-acks,
+// reconnect with exponential backoff, and resume (same participant, missed events replayed).
+
+import { decodeAudioFrames, encodeAck, type AudioFrame } from '../protocol/frame';
+import {
+  ControlParseError,
+  encodeClientMessage,
+  parseServerMessage,
+  type ClientBody,
+  type ProtocolErrorMessage,
+  type ServerMessage,
+} from '../protocol/control';
+import { applyServerMessage, type RoomState } from '../room/roomState';
+import { AckCounter } from './ackCounter';
+import { backoffDelay, isFinalClose } from './backoff';
+import { RateMeter, RttEstimator } from './linkStats';
+
+export const PING_EVERY_MS = 2000;
+/** No message at all for this long means the socket is dead even if the browser has not noticed. */
+export const SILENCE_TIMEOUT_MS = 10_000;
+/** Above this much unsent data, outgoing audio is dropped rather than queued: late audio is worthless. */
+export const MAX_BUFFERED_BYTES = 16 * 1024;
+
+export type ConnectionStatus = 'connecting' | 'live' | 'reconnecting' | 'ended' | 'failed';
+
+export interface JoinRequest {
+  room: string;
+  name: string;
+  invite?: string;
+  host?: string;
+}
+
+export interface ConnectionSnapshot {
+  status: ConnectionStatus;
+  room: RoomState | null;
+  attempt: number;
+  rttMs: number | null;
+  inBitsPerSecond: number;
+  outBitsPerSecond: number;
+  /** Why the room could not be joined (status 'failed'). */
+  failure: ProtocolErrorMessage | null;
+}
+
+export interface RoomConnectionOptions {
+  url: string;
+  join: JoinRequest;
+  onAudio: (frame: AudioFrame) => void;
+  onError: (error: ProtocolErrorMessage) => void;
+  /** Called after every (re)join so audio can restart. */
+  onWelcome?: (state: RoomState) => void;
+}
+
+export class RoomConnection {
+  private socket: WebSocket | null = null;
+  private state: RoomState | null = null;
+  private status: ConnectionStatus = 'connecting';
+  private attempt = 0;
+  private failure: ProtocolErrorMessage | null = null;
+  private readonly acks = new AckCounter();
+  private readonly rtt = new RttEstimator();
+  private readonly inRate = new RateMeter();
+  private readonly outRate = new RateMeter();
+  private pingTimer: ReturnType<typeof setInterval> | null = null;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private lastHeardMs = 0;
+  private closedByUs = false;
+  private refCounter = 0;
+  private readonly listeners = new Set<() => void>();
+  private snapshotCache: ConnectionSnapshot | null = null;
+
+  constructor(private readonly options: RoomConnectionOptions) {}
+
+  start(): void {
+    this.closedByUs = false;
+    this.open();
+  }
+
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Stable between changes, as React's useSyncExternalStore requires. */
+  snapshot(): ConnectionSnapshot {
+    if (!this.snapshotCache) {
+      const now = performance.now();
+      this.snapshotCache = {
+        status: this.status,
+        room: this.state,
+        attempt: this.attempt,
+        rttMs: this.rtt.value,
+        inBitsPerSecond: this.inRate.bitsPerSecond(now),
+        outBitsPerSecond: this.outRate.bitsPerSecond(now),
+        failure: this.failure,
+      };
+    }
+    return this.snapshotCache;
+  }
+
+  private changed(): void {
+    this.snapshotCache = null;
+    for (const l of this.listeners) l();
+  }
+
+  /** Sends a control message; returns its ref so an error can be matched to it. */
+  send(body: ClientBody): string | null {
+    if (!this.socket || this.socket.readyState !== WebSocket.OPEN || this.status !== 'live') {
+      this.options.onError({
+        type: 'error',
+        code: 'not_connected',
+        message: 'Not connected to the room right now; try again when the badge is green.',
+        ref: null,
+      });
+      return null;
+    }
+    const ref = `c${++this.refCounter}`;
+    this.socket.send(encodeClientMessage(body, ref));
+    return ref;
+  }
+
+  /** Sends one encoded audio frame if the socket can take it now. */
+  sendAudio(bytes: Uint8Array<ArrayBuffer>): boolean {
+    const socket = this.socket;
+    if (!socket || socket.readyState !== WebSocket.OPEN || this.status !== 'live') return false;
+    if (socket.bufferedAmount > MAX_BUFFERED_BYTES) return false;
+    socket.send(bytes);
+    this.outRate.add(bytes.length, performance.now());
+    return true;
+  }
+
+  leave(): void {
+    this.closedByUs = true;
+    if (this.socket?.readyState === WebSocket.OPEN) {
+      this.socket.send(encodeClientMessage({ type: 'leave' }));
+    }
+    this.teardown(1000, 'left');
+    this.status = 'ended';
+    this.changed();
+  }
+
+  private open(): void {
+    const socket = new WebSocket(this.options.url);
+    socket.binaryType = 'arraybuffer';
+    this.socket = socket;
+    this.acks.reset();
+    socket.onopen = () => {
+      this.lastHeardMs = performance.now();
+      const { room, name, invite, host } = this.options.join;
+      const body: ClientBody = { type: 'join', room, name };
+      if (invite) body.invite = invite;
+      if (host) body.host = host;
+      if (this.state) body.resume = { token: this.state.resumeToken, last_seq: this.state.seq };
+      socket.send(encodeClientMessage(body, 'join'));
+      this.startHeartbeat();
+    };
+    socket.onmessage = (message) => this.receive(message.data);
+    socket.onclose = (event) => this.closed(socket, event.code);
+  }
+
+  private startHeartbeat(): void {
+    this.stopHeartbeat();
+    this.pingTimer = setInterval(() => {
+      const socket = this.socket;
+      if (!socket || socket.readyState !== WebSocket.OPEN) return;
+      if (performance.now() - this.lastHeardMs > SILENCE_TIMEOUT_MS) {
+        // close() on a half-dead TCP connection can take minutes to fire onclose; move on now.
+        this.closed(socket, 4000);
+        socket.close();
+        return;
+      }
+      socket.send(encodeClientMessage({ type: 'ping', t: performance.now() }));
+      this.changed();
+    }, PING_EVERY_MS);
+  }
+
+  private stopHeartbeat(): void {
+    if (this.pingTimer !== null) clearInterval(this.pingTimer);
+    this.pingTimer = null;
+  }
+
+  private receive(data: unknown): void {
+    this.lastHeardMs = performance.now();
+    if (data instanceof ArrayBuffer) {
+      this.receiveAudio(new Uint8Array(data));
+      return;
+    }
+    if (typeof data !== 'string') return;
+    let message: ServerMessage;
+    try {
+      message = parseServerMessage(data);
+    } catch (e) {
+      if (e instanceof ControlParseError) {
+        this.options.onError({ type: 'error', code: 'bad_server_message', message: e.message, ref: null });
+        return;
+      }
+      throw e;
+    }
+    this.handle(message);
+  }
+
+  private receiveAudio(bytes: Uint8Array): void {
+    this.inRate.add(bytes.length, performance.now());
+    let frames: AudioFrame[];
+    try {
+      frames = decodeAudioFrames(bytes);
+    } catch (e) {
+      // One bad frame is not worth a toast per 20 ms; it is visible as loss in the badge.
+      console.warn('dropped undecodable audio message', e);
+      return;
+    }
+    const ackTotal = this.acks.received(frames.length);
+    if (ackTotal !== null && this.socket?.readyState === WebSocket.OPEN) this.socket.send(encodeAck(ackTotal));
+    for (const frame of frames) this.options.onAudio(frame);
+  }
+
+  private handle(message: ServerMessage): void {
+    if (message.type === 'pong') {
+      this.rtt.sample(performance.now() - message.t);
+      this.changed();
+      return;
+    }
+    if (message.type === 'error') {
+      if (this.status !== 'live' && message.ref === 'join') {
+        // A refused join (unknown room, no invite, full) will be refused again: stop here.
+        this.failure = message;
+        this.status = 'failed';
+        this.closedByUs = true;
+        this.teardown(1000, 'join refused');
+        this.changed();
+        return;
+      }
+      this.options.onError(message);
+      return;
+    }
+    let applied;
+    try {
+      applied = applyServerMessage(this.state, message, Date.now());
+    } catch (e) {
+      this.options.onError({ type: 'error', code: 'bad_server_message', message: String(e), ref: null });
+      return;
+    }
+    this.state = applied.state;
+    if (applied.syncFrom !== undefined && this.socket?.readyState === WebSocket.OPEN) {
+      this.socket.send(encodeClientMessage({ type: 'sync', last_seq: applied.syncFrom }));
+    }
+    if (message.type === 'welcome') {
+      this.status = 'live';
+      this.attempt = 0;
+      if (this.state) this.options.onWelcome?.(this.state);
+    }
+    if (this.state?.ended) {
+      this.status = 'ended';
+      this.closedByUs = true;
+      this.teardown(1000, 'room ended');
+    }
+    this.changed();
+  }
+
+  private closed(socket: WebSocket, code: number): void {
+    if (socket !== this.socket) return;
+    this.stopHeartbeat();
+    this.socket = null;
+    socket.onclose = null;
+    socket.onmessage = null;
+    if (this.closedByUs || isFinalClose(code, this.state?.ended != null)) {
+      if (this.status !== 'failed') this.status = 'ended';
+      this.changed();
+      return;
+    }
+    this.status = this.state ? 'reconnecting' : 'connecting';
+    const delay = backoffDelay(this.attempt, Math.random());
+    this.attempt++;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (!this.closedByUs) this.open();
+    }, delay);
+    this.changed();
+  }
+
+  private teardown(code: number, reason: string): void {
+    this.stopHeartbeat();
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    const socket = this.socket;
+    this.socket = null;
+    if (socket) {
+      socket.onclose = null;
+      socket.onmessage = null;
+      if (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING) socket.close(code, reason);
+    }
+  }
+}

@@ -1,0 +1,7 @@
+import { PROCESS_BASE } from '../api/base';
+
+/** Owner sockets are authenticated by the node's cookie; guests use the unauthenticated path. */
+export function socketUrl(location: Pick<Location, 'protocol' | 'host'>, guest: boolean): string {
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${location.host}${PROCESS_BASE}/${guest ? 'guest-ws' : 'ws'}`;
+}
