@@ -1,0 +1,69 @@
+// The microphone: getUserMedia with the browser's voice processing on, a capture worklet that
+// cuts 20 ms frames, and the Opus encoder.
+
+import { VoiceEncoder, type EncodedFrameSink } from './encoder';
+import { captureWorkletUrl } from './worklets/urls';
+
+export function micConstraints(deviceId?: string): MediaStreamConstraints {
+  return {
+    audio: {
+      deviceId: deviceId ? { exact: deviceId } : undefined,
+      echoCancellation: true,
+      noiseSuppression: true,
+      autoGainControl: true,
+      channelCount: 1,
+      sampleRate: 48000,
+    },
+    video: false,
+  };
+}
+
+export class Capture {
+  private constructor(
+    private readonly stream: MediaStream,
+    private readonly source: MediaStreamAudioSourceNode,
+    private readonly node: AudioWorkletNode,
+    readonly encoder: VoiceEncoder,
+  ) {}
+
+  static async start(context: AudioContext, sink: EncodedFrameSink, deviceId?: string): Promise<Capture> {
+    let stream: MediaStream;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia(micConstraints(deviceId));
+    } catch (e) {
+      const name = e instanceof DOMException ? e.name : '';
+      if (name === 'NotAllowedError') throw new Error('Microphone permission was denied; allow it in the browser to speak.');
+      if (name === 'NotFoundError' || name === 'OverconstrainedError') throw new Error('No microphone found (or the chosen one is gone).');
+      throw new Error(`Could not open the microphone: ${String(e)}`);
+    }
+    await context.audioWorklet.addModule(captureWorkletUrl);
+    const source = context.createMediaStreamSource(stream);
+    // Zero outputs: Chromium still runs a worklet with no outputs, and nothing reaches the speakers.
+    const node = new AudioWorkletNode(context, 'voice-capture', { numberOfInputs: 1, numberOfOutputs: 0, channelCount: 1, channelCountMode: 'explicit' });
+    const encoder = new VoiceEncoder(sink);
+    node.port.onmessage = (event: MessageEvent<{ samples: Float32Array<ArrayBuffer>; start: number }>) =>
+      encoder.push(event.data.samples, event.data.start);
+    source.connect(node);
+    return new Capture(stream, source, node, encoder);
+  }
+
+  get deviceLabel(): string {
+    return this.stream.getAudioTracks()[0]?.label ?? '';
+  }
+
+  stop(): void {
+    this.node.port.onmessage = null;
+    this.source.disconnect();
+    this.node.disconnect();
+    for (const track of this.stream.getTracks()) track.stop();
+    this.encoder.close();
+  }
+}
+
+export async function listDevices(): Promise<{ inputs: MediaDeviceInfo[]; outputs: MediaDeviceInfo[] }> {
+  const devices = await navigator.mediaDevices.enumerateDevices();
+  return {
+    inputs: devices.filter((d) => d.kind === 'audioinput'),
+    outputs: devices.filter((d) => d.kind === 'audiooutput'),
+  };
+}

@@ -1,0 +1,125 @@
+// The audio side of a room, apart from any view: capture → encoder → network, and
+// network → playback. Also installs the debug hook the end-to-end tests read.
+
+import type { AudioFrame } from '../protocol/frame';
+import { Capture } from './capture';
+import type { EncodedFrameSink } from './encoder';
+import { Playback, type PlaybackStats } from './playback';
+
+export interface VoiceChatDebug {
+  stats(): PlaybackStats & { sent: number; sending: boolean; micLevel: number; contextState: string };
+  recentOutputRms(ms?: number): number;
+  dominantFrequency(): number | null;
+}
+
+declare global {
+  interface Window {
+    __voiceChat?: VoiceChatDebug;
+  }
+}
+
+type SinkableContext = AudioContext & { setSinkId?: (id: string) => Promise<void> };
+
+export class AudioEngine {
+  private capture: Capture | null = null;
+  private sending = false;
+  private streamId: number | null = null;
+
+  private constructor(
+    readonly context: AudioContext,
+    readonly playback: Playback,
+    private readonly sink: EncodedFrameSink,
+  ) {}
+
+  static async create(sink: EncodedFrameSink): Promise<AudioEngine> {
+    if (typeof AudioEncoder === 'undefined' || typeof AudioDecoder === 'undefined') {
+      throw new Error('This browser has no WebCodecs audio support; use a current Chromium, Chrome, Edge or Safari.');
+    }
+    const support = await AudioEncoder.isConfigSupported({ codec: 'opus', sampleRate: 48000, numberOfChannels: 1 });
+    if (!support.supported) throw new Error('This browser cannot encode Opus with WebCodecs.');
+    const context = new AudioContext({ sampleRate: 48000, latencyHint: 'interactive' });
+    const playback = await Playback.create(context);
+    const engine = new AudioEngine(context, playback, sink);
+    engine.installDebugHook();
+    return engine;
+  }
+
+  private installDebugHook(): void {
+    window.__voiceChat = {
+      stats: () => ({
+        ...this.playback.stats(),
+        sent: this.capture?.encoder.encoded ?? 0,
+        sending: this.sending,
+        micLevel: this.capture?.encoder.level ?? 127,
+        contextState: this.context.state,
+      }),
+      recentOutputRms: (ms) => this.playback.recentOutputRms(ms),
+      dominantFrequency: () => this.playback.dominantFrequency(),
+    };
+  }
+
+  /** Browsers start an AudioContext suspended until a user gesture. */
+  async resume(): Promise<void> {
+    if (this.context.state !== 'running') await this.context.resume();
+  }
+
+  get suspended(): boolean {
+    return this.context.state !== 'running';
+  }
+
+  async startMic(deviceId?: string): Promise<void> {
+    this.capture?.stop();
+    this.capture = null;
+    this.capture = await Capture.start(this.context, this.sink, deviceId);
+    if (this.streamId !== null) this.capture.encoder.setStreamId(this.streamId);
+    this.capture.encoder.setSending(this.sending);
+  }
+
+  stopMic(): void {
+    this.capture?.stop();
+    this.capture = null;
+  }
+
+  get micOpen(): boolean {
+    return this.capture !== null;
+  }
+
+  get micLevel(): number {
+    return this.capture?.encoder.level ?? 127;
+  }
+
+  setStreamId(id: number): void {
+    this.streamId = id;
+    this.capture?.encoder.setStreamId(id);
+  }
+
+  /** Mute, push-to-talk and role all end here: false means no frame leaves. */
+  setSending(sending: boolean): void {
+    this.sending = sending;
+    this.capture?.encoder.setSending(sending);
+  }
+
+  receive(frame: AudioFrame): void {
+    // Mix-minus is the server's job, but never play our own stream back should one arrive.
+    if (frame.streamId === this.streamId) return;
+    this.playback.receive(frame);
+  }
+
+  async setOutputDevice(deviceId: string): Promise<boolean> {
+    const context = this.context as SinkableContext;
+    if (!context.setSinkId) return false;
+    await context.setSinkId(deviceId);
+    return true;
+  }
+
+  static canChooseOutput(): boolean {
+    return 'setSinkId' in AudioContext.prototype;
+  }
+
+  async close(): Promise<void> {
+    this.stopMic();
+    this.playback.close();
+    if (window.__voiceChat) delete window.__voiceChat;
+    await this.context.close();
+  }
+}

@@ -1,0 +1,127 @@
+// Everything heard: one Speaker per remote stream, mixed in the mixer worklet, with an
+// analyser on the mixed output for the level meter and the end-to-end tests' probe.
+
+import type { AudioFrame } from '../protocol/frame';
+import { dominantFrequency } from './spectrum';
+import { Speaker, type SpeakerStats } from './speaker';
+import { mixerWorkletUrl } from './worklets/urls';
+
+/** Silence for this long and a speaker's decoder is let go; it comes back on its next frame. */
+const IDLE_SPEAKER_MS = 30_000;
+const RMS_HISTORY = 250; // 5 s of 20 ms ticks
+
+export interface PlaybackStats {
+  speakers: Record<number, SpeakerStats>;
+  ticks: number;
+}
+
+export class Playback {
+  private readonly speakers = new Map<number, Speaker>();
+  private readonly gains = new Map<number, number>();
+  private readonly analyser: AnalyserNode;
+  private readonly rmsHistory: number[] = [];
+  private ticks = 0;
+
+  private constructor(
+    private readonly context: AudioContext,
+    private readonly mixer: AudioWorkletNode,
+  ) {
+    this.analyser = context.createAnalyser();
+    this.analyser.fftSize = 4096;
+    this.analyser.smoothingTimeConstant = 0;
+    mixer.connect(this.analyser);
+    mixer.connect(context.destination);
+    mixer.port.onmessage = (event) => {
+      if (event.data?.type === 'tick') this.tick(event.data.rms);
+    };
+  }
+
+  static async create(context: AudioContext): Promise<Playback> {
+    await context.audioWorklet.addModule(mixerWorkletUrl);
+    const mixer = new AudioWorkletNode(context, 'voice-mixer', {
+      numberOfInputs: 0,
+      numberOfOutputs: 1,
+      outputChannelCount: [1],
+    });
+    return new Playback(context, mixer);
+  }
+
+  receive(frame: AudioFrame): void {
+    let speaker = this.speakers.get(frame.streamId);
+    if (!speaker) {
+      const stream = frame.streamId;
+      speaker = new Speaker(stream, (samples) =>
+        this.mixer.port.postMessage({ type: 'pcm', id: stream, samples }, [samples.buffer]),
+      );
+      this.speakers.set(stream, speaker);
+      const gain = this.gains.get(stream);
+      if (gain !== undefined) this.mixer.port.postMessage({ type: 'gain', id: stream, gain });
+    }
+    speaker.receive(frame, performance.now());
+  }
+
+  private tick(rms: number): void {
+    this.ticks++;
+    this.rmsHistory.push(rms);
+    if (this.rmsHistory.length > RMS_HISTORY) this.rmsHistory.shift();
+    const now = performance.now();
+    for (const [stream, speaker] of this.speakers) {
+      speaker.tick(now);
+      if (now - speaker.stats().lastFrameAtMs > IDLE_SPEAKER_MS) {
+        speaker.close();
+        this.speakers.delete(stream);
+        this.mixer.port.postMessage({ type: 'remove', id: stream });
+      }
+    }
+  }
+
+  /** Per-participant volume, 0..2 (1 = as sent). */
+  setVolume(stream: number, gain: number): void {
+    this.gains.set(stream, gain);
+    this.mixer.port.postMessage({ type: 'gain', id: stream, gain });
+  }
+
+  setMasterVolume(gain: number): void {
+    this.mixer.port.postMessage({ type: 'master', gain });
+  }
+
+  removeStream(stream: number): void {
+    this.speakers.get(stream)?.close();
+    this.speakers.delete(stream);
+    this.mixer.port.postMessage({ type: 'remove', id: stream });
+  }
+
+  /** Linear loudness of a stream's newest frame, or 0 when it has gone quiet. */
+  loudness(stream: number): number {
+    const stats = this.speakers.get(stream)?.stats();
+    if (!stats || performance.now() - stats.lastFrameAtMs > 300) return 0;
+    return stats.loudness;
+  }
+
+  stats(): PlaybackStats {
+    const speakers: Record<number, SpeakerStats> = {};
+    for (const [stream, speaker] of this.speakers) speakers[stream] = speaker.stats();
+    return { speakers, ticks: this.ticks };
+  }
+
+  /** RMS of the mixed output over the last `ms` (20 ms resolution). */
+  recentOutputRms(ms = 500): number {
+    const n = Math.max(1, Math.min(this.rmsHistory.length, Math.round(ms / 20)));
+    const slice = this.rmsHistory.slice(-n);
+    if (slice.length === 0) return 0;
+    return Math.sqrt(slice.reduce((sum, r) => sum + r * r, 0) / slice.length);
+  }
+
+  dominantFrequency(): number | null {
+    const spectrum = new Float32Array(this.analyser.frequencyBinCount);
+    this.analyser.getFloatFrequencyData(spectrum);
+    return dominantFrequency(spectrum, this.context.sampleRate, this.analyser.fftSize);
+  }
+
+  close(): void {
+    for (const speaker of this.speakers.values()) speaker.close();
+    this.speakers.clear();
+    this.mixer.disconnect();
+    this.analyser.disconnect();
+  }
+}
