@@ -4,13 +4,17 @@
 import { VoiceEncoder, type EncodedFrameSink } from './encoder';
 import { captureWorkletUrl } from './worklets/urls';
 
-export function micConstraints(deviceId?: string): MediaStreamConstraints {
+/**
+ * Voice processing (echo cancellation, noise suppression, auto gain) is on by default; turning
+ * it off suits music, and lets tests measure a tone that noise suppression would treat as noise.
+ */
+export function micConstraints(deviceId?: string, voiceProcessing = true): MediaStreamConstraints {
   return {
     audio: {
       deviceId: deviceId ? { exact: deviceId } : undefined,
-      echoCancellation: true,
-      noiseSuppression: true,
-      autoGainControl: true,
+      echoCancellation: voiceProcessing,
+      noiseSuppression: voiceProcessing,
+      autoGainControl: voiceProcessing,
       channelCount: 1,
       sampleRate: 48000,
     },
@@ -26,10 +30,15 @@ export class Capture {
     readonly encoder: VoiceEncoder,
   ) {}
 
-  static async start(context: AudioContext, sink: EncodedFrameSink, deviceId?: string): Promise<Capture> {
+  static async start(
+    context: AudioContext,
+    sink: EncodedFrameSink,
+    deviceId?: string,
+    voiceProcessing = true,
+  ): Promise<Capture> {
     let stream: MediaStream;
     try {
-      stream = await navigator.mediaDevices.getUserMedia(micConstraints(deviceId));
+      stream = await navigator.mediaDevices.getUserMedia(micConstraints(deviceId, voiceProcessing));
     } catch (e) {
       const name = e instanceof DOMException ? e.name : '';
       if (name === 'NotAllowedError') throw new Error('Microphone permission was denied; allow it in the browser to speak.');

@@ -67,10 +67,10 @@ export class AudioEngine {
     return this.context.state !== 'running';
   }
 
-  async startMic(deviceId?: string): Promise<void> {
+  async startMic(deviceId?: string, voiceProcessing = true): Promise<void> {
     this.capture?.stop();
     this.capture = null;
-    this.capture = await Capture.start(this.context, this.sink, deviceId);
+    this.capture = await Capture.start(this.context, this.sink, deviceId, voiceProcessing);
     if (this.streamId !== null) this.capture.encoder.setStreamId(this.streamId);
     this.capture.encoder.setSending(this.sending);
   }

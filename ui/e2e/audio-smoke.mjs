@@ -1,0 +1,116 @@
+// npm run e2e:audio-smoke — the app's real audio pipeline in Debian's chromium, with a 440 Hz
+// tone as the microphone: asserts the tone is heard at the output (frequency and energy), that
+// muting silences it and unmuting brings it back. Prints the numbers it measured.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { launchChromium } from './lib/browser.mjs';
+import { serveDirectory } from './lib/staticServer.mjs';
+import { toneWav } from './lib/wav.mjs';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const out = join(here, 'out');
+mkdirSync(out, { recursive: true });
+
+const TONE_HZ = 440;
+const AMPLITUDE = 16000;
+const INPUT_RMS = (AMPLITUDE / 32768) * Math.SQRT1_2;
+let passed = 0;
+const failures = [];
+function check(name, ok, detail) {
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}: ${detail}`);
+  if (ok) passed++;
+  else failures.push(name);
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const db = (ratio) => 20 * Math.log10(ratio);
+
+execFileSync('npx', ['vite', 'build', '--config', join(here, 'vite.smoke.config.ts')], { stdio: 'inherit', cwd: join(here, '..') });
+const wav = toneWav(join(out, 'tone-440.wav'), { frequency: TONE_HZ, seconds: 4, amplitude: AMPLITUDE });
+const server = await serveDirectory(join(out, 'audio-smoke'));
+const browser = await launchChromium({ fakeMicWav: wav });
+
+async function open(query) {
+  const page = await browser.newPage();
+  page.on('console', (m) => {
+    if ((m.type() === 'error' || m.type() === 'warning') && !m.text().includes('favicon')) console.log(`[page ${m.type()}] ${m.text()}`);
+  });
+  page.on('requestfailed', (r) => console.log(`[page] request failed ${r.url()}`));
+  await page.goto(`${server.url}?${query}`);
+  await page.waitForFunction(() => window.__smoke?.ready || window.__smoke?.error, null, { timeout: 15_000 });
+  const error = await page.evaluate(() => window.__smoke.error);
+  if (error) throw new Error(`page failed to start: ${error}`);
+  return page;
+}
+
+async function measure(page) {
+  return page.evaluate(() => {
+    const stats = window.__voiceChat.stats();
+    return {
+      rms: window.__voiceChat.recentOutputRms(1000),
+      freq: window.__voiceChat.dominantFrequency(),
+      speaker: stats.speakers[7] ?? null,
+      forwarded: window.__smoke.forwarded,
+      micLevel: window.__smoke.micLevel(),
+    };
+  });
+}
+
+function describe(m) {
+  const s = m.speaker ?? {};
+  return (
+    `forwarded ${m.forwarded} frames; played ${s.played}, concealed ${s.concealed}, late ${s.late}, ` +
+    `jitter ${s.jitterMs?.toFixed(1)} ms, target ${s.targetMs} ms; sender mic level -${m.micLevel} dBov; ` +
+    `output ${m.freq?.toFixed(1)} Hz, RMS ${m.rms.toFixed(3)}`
+  );
+}
+
+try {
+  // 1. Voice processing off: the output must be the input, level for level.
+  const raw = await open('jitter=30&processing=off');
+  await sleep(3000);
+  const heard = await measure(raw);
+  console.log(`processing off: ${describe(heard)}`);
+  check('tone frequency at the output', heard.freq !== null && Math.abs(heard.freq - TONE_HZ) < 10, `${heard.freq?.toFixed(1)} Hz`);
+  check(
+    'tone energy at the output matches the input',
+    Math.abs(db(heard.rms / INPUT_RMS)) < 3,
+    `RMS ${heard.rms.toFixed(3)} vs ${INPUT_RMS.toFixed(3)} in (${db(heard.rms / INPUT_RMS).toFixed(1)} dB)`,
+  );
+  check('frames flowed at 50/s', heard.forwarded > 120, `${heard.forwarded} frames in ~3 s`);
+  check('no late frames at 30 ms jitter', (heard.speaker?.late ?? 1) <= 3, `${heard.speaker?.late} late`);
+
+  await raw.evaluate(() => window.__smoke.setSending(false));
+  await sleep(1500);
+  const muted = await raw.evaluate(() => window.__voiceChat.recentOutputRms(500));
+  check('mute silences the output', muted < 0.005, `RMS ${muted.toFixed(4)} over 0.5 s after mute`);
+
+  await raw.evaluate(() => window.__smoke.setSending(true));
+  await sleep(1500);
+  const back = await raw.evaluate(() => window.__voiceChat.recentOutputRms(500));
+  check('unmute brings it back', Math.abs(db(back / INPUT_RMS)) < 3, `RMS ${back.toFixed(3)}`);
+  await raw.close();
+
+  // 2. The product default (echo cancellation, noise suppression, AGC on): the tone is
+  // processed, but what the far end hears must match what the sender's mic produced.
+  const voice = await open('jitter=30&loss=0.02');
+  await sleep(3000);
+  const processed = await measure(voice);
+  console.log(`processing on, 2% loss: ${describe(processed)}`);
+  const micRms = 10 ** (-processed.micLevel / 20);
+  check('processed tone still heard at 440 Hz', processed.freq !== null && Math.abs(processed.freq - TONE_HZ) < 10, `${processed.freq?.toFixed(1)} Hz`);
+  check(
+    'output level follows the sender level',
+    processed.micLevel < 127 && Math.abs(db(processed.rms / micRms)) < 6,
+    `${db(processed.rms / micRms).toFixed(1)} dB from the sender's level`,
+  );
+  check('loss was concealed', (processed.speaker?.concealed ?? 0) > 0, `${processed.speaker?.concealed} concealed`);
+  await voice.screenshot({ path: join(out, 'audio-smoke.png') });
+} finally {
+  await browser.close();
+  await server.close();
+}
+
+console.log(`${passed} passed, ${failures.length} failed`);
+process.exit(failures.length ? 1 : 0);
