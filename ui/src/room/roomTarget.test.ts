@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { parseRoomTarget, roomPath, RoomTargetError } from './roomTarget';
+
+describe('parseRoomTarget', () => {
+  it('reads a local id and id@node', () => {
+    expect(parseRoomTarget(' abc_D-9 ')).toEqual({ room: 'abc_D-9' });
+    expect(parseRoomTarget('abc@Bob.os')).toEqual({ room: 'abc', host: 'bob.os' });
+  });
+
+  it('reads an invite link with the host node', () => {
+    const link = 'http://localhost:8080/voice-chat:voice-chat:template.os/room/r1?invite=tok_1&node=alice.os';
+    expect(parseRoomTarget(link)).toEqual({ room: 'r1', host: 'alice.os', invite: 'tok_1' });
+  });
+
+  it('reads a room path with @node', () => {
+    expect(parseRoomTarget('/voice-chat:voice-chat:template.os/room/r1@carol.dev.os')).toEqual({ room: 'r1', host: 'carol.dev.os' });
+  });
+
+  it('says what is wrong', () => {
+    expect(() => parseRoomTarget('')).toThrow(RoomTargetError);
+    expect(() => parseRoomTarget('bad id')).toThrow(/not a room id/);
+    expect(() => parseRoomTarget('r1@nodot')).toThrow(/not a node name/);
+    expect(() => parseRoomTarget('https://x/elsewhere')).toThrow(/does not point at a room/);
+  });
+});
+
+describe('roomPath', () => {
+  it('keeps the host only when it is not our node', () => {
+    expect(roomPath({ room: 'r1', host: 'bob.os' }, 'alice.os')).toBe('/room/r1@bob.os');
+    expect(roomPath({ room: 'r1', host: 'alice.os' }, 'alice.os')).toBe('/room/r1');
+    expect(roomPath({ room: 'r1', invite: 'a b' })).toBe('/room/r1?invite=a%20b');
+  });
+});
