@@ -1,0 +1,165 @@
+// Ties one room's connection to the audio engine for the views: who may send, mute and
+// push-to-talk, mic lifecycle, and leaving on page hide.
+
+import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
+import { AudioEngine } from '../audio/engine';
+import { RoomConnection, type ConnectionSnapshot } from '../net/roomConnection';
+import { socketUrl } from '../net/socketUrl';
+import type { ClientBody } from '../protocol/control';
+import { showError, showProtocolError } from '../views/toast';
+import { prefs } from '../views/storage';
+import { maySpeak, me as meOf } from './roomState';
+import type { RoomTarget } from './roomTarget';
+
+export interface SessionOptions {
+  target: RoomTarget;
+  guest: boolean;
+  name: string;
+}
+
+const IDLE: ConnectionSnapshot = {
+  status: 'connecting',
+  room: null,
+  attempt: 0,
+  rttMs: null,
+  inBitsPerSecond: 0,
+  outBitsPerSecond: 0,
+  failure: null,
+};
+const noSubscribe = () => () => {};
+const idleSnapshot = () => IDLE;
+
+export function useRoomSession(options: SessionOptions) {
+  const [connection, setConnection] = useState<RoomConnection | null>(null);
+  const [engine, setEngine] = useState<AudioEngine | null>(null);
+  const [audioError, setAudioError] = useState<string | null>(null);
+  const [selfMuted, setSelfMuted] = useState(false);
+  const [pttMode, setPttMode] = useState(false);
+  const [pttDown, setPttDown] = useState(false);
+  const [micOpen, setMicOpen] = useState(false);
+  const { room, host, invite } = options.target;
+  const { guest, name } = options;
+
+  useEffect(() => {
+    let disposed = false;
+    let audio: AudioEngine | null = null;
+    const conn = new RoomConnection({
+      url: socketUrl(location, guest),
+      join: { room, name, invite, host },
+      onAudio: (frame) => audio?.receive(frame),
+      onError: showProtocolError,
+      onWelcome: (state) => audio?.setStreamId(state.stream),
+    });
+    setConnection(conn);
+    AudioEngine.create((bytes) => conn.sendAudio(bytes))
+      .then((created) => {
+        if (disposed) {
+          void created.close();
+          return;
+        }
+        audio = created;
+        const state = conn.snapshot().room;
+        if (state) created.setStreamId(state.stream);
+        setEngine(created);
+      })
+      .catch((e) => {
+        setAudioError(e instanceof Error ? e.message : String(e));
+        showError(e, 'Audio is unavailable (chat still works)');
+      });
+    conn.start();
+    const onHide = () => conn.leave();
+    window.addEventListener('pagehide', onHide);
+    return () => {
+      disposed = true;
+      window.removeEventListener('pagehide', onHide);
+      conn.leave();
+      void audio?.close();
+      setEngine(null);
+      setMicOpen(false);
+      setConnection(null);
+    };
+  }, [room, host, invite, guest, name]);
+
+  const snapshot = useSyncExternalStore(
+    connection ? (l) => connection.subscribe(l) : noSubscribe,
+    connection ? () => connection.snapshot() : idleSnapshot,
+  );
+
+  const state = snapshot.room;
+  const me = state ? meOf(state) : undefined;
+  const allowedToSpeak = !!me && maySpeak(me.role) && !me.muted;
+  const speakerRole = !!me && maySpeak(me.role);
+  const sending = allowedToSpeak && !selfMuted && (!pttMode || pttDown) && snapshot.status === 'live';
+
+  // The mic is open whenever our role may speak, so unmuting is instant; a Viewer's is closed
+  // so the browser's recording indicator tells the truth.
+  useEffect(() => {
+    if (!engine) return;
+    if (speakerRole && !engine.micOpen) {
+      engine
+        .startMic(prefs.inputDevice(), prefs.voiceProcessing())
+        .then(() => setMicOpen(true))
+        .catch((e) => {
+          setAudioError(e instanceof Error ? e.message : String(e));
+          showError(e, 'Microphone');
+        });
+    } else if (!speakerRole && engine.micOpen) {
+      engine.stopMic();
+      setMicOpen(false);
+    }
+  }, [engine, speakerRole]);
+
+  useEffect(() => {
+    engine?.setSending(sending);
+  }, [engine, sending, micOpen]);
+
+  const send = useCallback((body: ClientBody) => connection?.send(body) ?? null, [connection]);
+
+  const toggleMute = useCallback(() => {
+    const next = !selfMuted;
+    setSelfMuted(next);
+    connection?.send({ type: 'self_mute', muted: next });
+  }, [connection, selfMuted]);
+
+  const switchInput = useCallback(
+    async (deviceId: string) => {
+      prefs.setInputDevice(deviceId);
+      if (!engine || !speakerRole) return;
+      try {
+        await engine.startMic(deviceId, prefs.voiceProcessing());
+        engine.setSending(sending);
+        setMicOpen(true);
+      } catch (e) {
+        showError(e, 'Could not switch microphone');
+      }
+    },
+    [engine, speakerRole, sending],
+  );
+
+  const leave = useCallback(() => connection?.leave(), [connection]);
+
+  return useMemo(
+    () => ({
+      snapshot,
+      state,
+      me,
+      engine,
+      audioError,
+      selfMuted,
+      toggleMute,
+      pttMode,
+      setPttMode,
+      pttDown,
+      setPttDown,
+      sending,
+      allowedToSpeak,
+      micOpen,
+      send,
+      switchInput,
+      leave,
+    }),
+    [snapshot, state, me, engine, audioError, selfMuted, toggleMute, pttMode, pttDown, sending, allowedToSpeak, micOpen, send, switchInput, leave],
+  );
+}
+
+export type RoomSession = ReturnType<typeof useRoomSession>;

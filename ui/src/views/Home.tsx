@@ -1,0 +1,198 @@
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { toast } from 'sonner';
+import { useLocation } from 'wouter';
+import { api, inviteLink, LoginRequiredError, type AppInfo, type RoomSummary } from '../api/client';
+import { ROLES, type Role } from '../protocol/control';
+import { parseRoomTarget, roomPath, RoomTargetError } from '../room/roomTarget';
+import { LoginRequired } from './Notices';
+import { showError } from './toast';
+
+export function ourNode(): string | undefined {
+  return window.our?.node;
+}
+
+async function copy(text: string, what: string): Promise<void> {
+  try {
+    await navigator.clipboard.writeText(text);
+    toast.success(`${what} copied`);
+  } catch {
+    // Clipboard needs a secure context and permission; show the text so it can be copied by hand.
+    toast.info(what, { description: text, duration: 15000 });
+  }
+}
+
+export function Home() {
+  const [info, setInfo] = useState<AppInfo | null>(null);
+  const [rooms, setRooms] = useState<RoomSummary[] | null>(null);
+  const [needLogin, setNeedLogin] = useState(false);
+
+  const refresh = useCallback(async () => {
+    try {
+      setRooms(await api.listRooms());
+    } catch (e) {
+      if (e instanceof LoginRequiredError) setNeedLogin(true);
+      else showError(e, 'Could not list rooms');
+    }
+  }, []);
+
+  useEffect(() => {
+    api
+      .info()
+      .then(setInfo)
+      .catch((e) => (e instanceof LoginRequiredError ? setNeedLogin(true) : showError(e, 'Could not reach Voice Chat')));
+    void refresh();
+  }, [refresh]);
+
+  if (needLogin) return <LoginRequired />;
+
+  return (
+    <main className="home">
+      <header className="home-header">
+        <h1>Voice Chat</h1>
+        <span className="muted">
+          {ourNode() ?? 'your node'}
+          {info ? ` · v${info.version} · protocol ${info.protocol_version}` : ''}
+        </span>
+      </header>
+      <div className="home-grid">
+        <CreateRoom onCreated={refresh} />
+        <JoinRemote />
+      </div>
+      <RoomList rooms={rooms} onChanged={refresh} />
+    </main>
+  );
+}
+
+function CreateRoom({ onCreated }: { onCreated: () => void }) {
+  const [name, setName] = useState('');
+  const [guests, setGuests] = useState(false);
+  const [role, setRole] = useState<Role>('speaker');
+  const [busy, setBusy] = useState(false);
+  const [, navigate] = useLocation();
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    if (!name.trim()) {
+      toast.error('Give the room a name.');
+      return;
+    }
+    setBusy(true);
+    try {
+      const room = await api.createRoom({ name: name.trim(), guests_allowed: guests, default_role: role });
+      toast.success(`Room “${room.name}” created`);
+      setName('');
+      onCreated();
+      navigate(`/room/${encodeURIComponent(room.id)}`);
+    } catch (err) {
+      showError(err, 'Could not create the room');
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <form className="card" onSubmit={submit} data-testid="create-room">
+      <h2>New room</h2>
+      <label>
+        Name
+        <input value={name} onChange={(e) => setName(e.target.value)} maxLength={80} placeholder="Team stand-up" />
+      </label>
+      <label className="row">
+        <input type="checkbox" checked={guests} onChange={(e) => setGuests(e.target.checked)} />
+        Guests with the invite link may join (no node needed)
+      </label>
+      <label>
+        People join as
+        <select value={role} onChange={(e) => setRole(e.target.value as Role)}>
+          {ROLES.filter((r) => r !== 'host').map((r) => (
+            <option key={r} value={r}>
+              {r}
+            </option>
+          ))}
+        </select>
+      </label>
+      <button className="primary" disabled={busy}>
+        {busy ? 'Creating…' : 'Create room'}
+      </button>
+    </form>
+  );
+}
+
+function JoinRemote() {
+  const [text, setText] = useState('');
+  const [, navigate] = useLocation();
+
+  function submit(e: FormEvent) {
+    e.preventDefault();
+    try {
+      navigate(roomPath(parseRoomTarget(text), ourNode()));
+    } catch (err) {
+      if (err instanceof RoomTargetError) toast.error(err.message);
+      else showError(err);
+    }
+  }
+
+  return (
+    <form className="card" onSubmit={submit} data-testid="join-remote">
+      <h2>Join a room</h2>
+      <label>
+        Room on another node, or an invite link
+        <input value={text} onChange={(e) => setText(e.target.value)} placeholder="room-id@alice.os" />
+      </label>
+      <button className="primary">Join</button>
+    </form>
+  );
+}
+
+function RoomList({ rooms, onChanged }: { rooms: RoomSummary[] | null; onChanged: () => void }) {
+  const [, navigate] = useLocation();
+
+  async function close(room: RoomSummary) {
+    if (!confirm(`Close “${room.name}” for everyone?`)) return;
+    try {
+      await api.closeRoom(room.id);
+      toast.success(`Closed “${room.name}”`);
+      onChanged();
+    } catch (e) {
+      showError(e, 'Could not close the room');
+    }
+  }
+
+  return (
+    <section className="card" data-testid="room-list">
+      <h2>Your rooms</h2>
+      {rooms === null ? (
+        <p className="muted">Loading…</p>
+      ) : rooms.length === 0 ? (
+        <p className="muted">No rooms yet. Create one above.</p>
+      ) : (
+        <ul className="rooms">
+          {rooms.map((room) => (
+            <li key={room.id}>
+              <div>
+                <strong>{room.name}</strong>
+                <span className="muted">
+                  {' '}
+                  · {room.participants ?? 0} in the room
+                  {room.settings?.guests_allowed ? ' · guests allowed' : ''}
+                </span>
+              </div>
+              <div className="actions">
+                <button className="primary" onClick={() => navigate(`/room/${encodeURIComponent(room.id)}`)}>
+                  Open
+                </button>
+                <button onClick={() => copy(inviteLink(location.origin, room, ourNode()), 'Invite link')}>
+                  Copy invite link
+                </button>
+                <button onClick={() => copy(`${room.id}@${ourNode() ?? ''}`, 'Room address')}>Copy room@node</button>
+                <button className="danger" onClick={() => close(room)}>
+                  Close
+                </button>
+              </div>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,46 @@
+import type { RoomSession } from '../../room/useRoomSession';
+import { lossFraction } from '../../net/linkStats';
+import { useTicker } from '../useTicker';
+
+function kbps(bits: number): string {
+  return `${(bits / 1000).toFixed(0)} kbps`;
+}
+
+export function ConnectionBadge({ session }: { session: RoomSession }) {
+  useTicker(1000);
+  const { snapshot, engine } = session;
+  const speakers = engine ? Object.values(engine.playback.stats().speakers) : [];
+  const played = speakers.reduce((s, x) => s + x.played, 0);
+  const concealed = speakers.reduce((s, x) => s + x.concealed, 0);
+  const jitter = speakers.length ? Math.max(...speakers.map((x) => x.jitterMs)) : 0;
+  const loss = lossFraction(played, concealed);
+  const rtt = snapshot.rttMs;
+  const quality =
+    snapshot.status !== 'live' ? 'bad' : rtt === null ? 'unknown' : rtt > 300 || loss > 0.05 ? 'poor' : 'good';
+  const label =
+    snapshot.status === 'live'
+      ? 'Connected'
+      : snapshot.status === 'reconnecting'
+        ? `Reconnecting (try ${snapshot.attempt})`
+        : snapshot.status === 'connecting'
+          ? 'Connecting'
+          : 'Disconnected';
+  return (
+    <div className={`badge conn-${quality}`} data-testid="connection-badge" data-status={snapshot.status}>
+      <span className="dot" />
+      <span>{label}</span>
+      <span className="stat" title="round-trip time to your node">
+        RTT {rtt === null ? '–' : `${Math.round(rtt)} ms`}
+      </span>
+      <span className="stat" title="largest interarrival jitter among speakers">
+        jitter {jitter.toFixed(0)} ms
+      </span>
+      <span className="stat" title="frames concealed / expected">
+        loss {(loss * 100).toFixed(1)}%
+      </span>
+      <span className="stat" title="audio bitrate in / out">
+        ↓{kbps(snapshot.inBitsPerSecond)} ↑{kbps(snapshot.outBitsPerSecond)}
+      </span>
+    </div>
+  );
+}

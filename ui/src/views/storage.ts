@@ -1,0 +1,35 @@
+// Small preferences kept in the browser. Storage can be unavailable (private modes); then the
+// defaults are used rather than failing.
+
+function get(store: 'local' | 'session', key: string): string | null {
+  try {
+    return (store === 'local' ? localStorage : sessionStorage).getItem(key);
+  } catch {
+    return null;
+  }
+}
+
+function set(store: 'local' | 'session', key: string, value: string | null): void {
+  try {
+    const s = store === 'local' ? localStorage : sessionStorage;
+    if (value === null) s.removeItem(key);
+    else s.setItem(key, value);
+  } catch {
+    /* preferences are a convenience only */
+  }
+}
+
+export const prefs = {
+  displayName: () => get('local', 'voiceChat.name'),
+  setDisplayName: (name: string) => set('local', 'voiceChat.name', name),
+  inputDevice: () => get('local', 'voiceChat.input') ?? undefined,
+  setInputDevice: (id: string) => set('local', 'voiceChat.input', id),
+  outputDevice: () => get('local', 'voiceChat.output') ?? undefined,
+  setOutputDevice: (id: string) => set('local', 'voiceChat.output', id),
+  /** Off suits music, and tests that measure a pure tone. */
+  voiceProcessing: () => get('local', 'voiceChat.voiceProcessing') !== 'off',
+  setVoiceProcessing: (on: boolean) => set('local', 'voiceChat.voiceProcessing', on ? null : 'off'),
+  /** Set while this tab is in a room, so a reload rejoins without asking again. */
+  joinedRoom: (key: string) => get('session', `voiceChat.joined.${key}`) === '1',
+  setJoinedRoom: (key: string, joined: boolean) => set('session', `voiceChat.joined.${key}`, joined ? '1' : null),
+};
