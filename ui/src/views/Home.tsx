@@ -106,7 +106,7 @@ function CreateRoom({ onCreated }: { onCreated: () => void }) {
         <select value={role} onChange={(e) => setRole(e.target.value as Role)}>
           {ROLES.filter((r) => r !== 'host').map((r) => (
             <option key={r} value={r}>
-              {r}
+              {r[0].toUpperCase() + r.slice(1)}
             </option>
           ))}
         </select>

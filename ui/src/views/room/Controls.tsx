@@ -69,7 +69,7 @@ export function Controls({ session, onLeave }: { session: RoomSession; onLeave: 
         </button>
       )}
       <button onClick={() => session.send({ type: handRaised ? 'lower_hand' : 'raise_hand' })} data-testid="hand">
-        {handRaised ? 'Lower hand' : '✋ Raise hand'}
+        {handRaised ? 'Lower hand' : 'Raise hand'}
       </button>
       {me.muted && <span className="tag warn">A moderator muted you</span>}
       {canSpeak && session.sending && <span className="tag live">● live</span>}

@@ -10,7 +10,7 @@ export function Hands({ session }: { session: RoomSession }) {
       <ol>
         {state.hands.map((id) => (
           <li key={id}>
-            ✋ {name(id)}
+            {name(id)}
             <button className="primary" onClick={() => session.send({ type: 'accept_hand', participant: id })}>
               Let speak
             </button>

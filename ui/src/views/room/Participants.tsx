@@ -81,13 +81,17 @@ function ParticipantTile({
         {p.guest && <span className="tag">guest</span>}
       </div>
       <div className="flags">
-        {(p.muted || p.self_muted) && <span title={p.muted ? 'muted by a moderator' : 'muted'}>🔇{p.muted ? ' (mod)' : ''}</span>}
-        {handRaised && <span title="hand raised">✋</span>}
+        {(p.muted || p.self_muted) && (
+          <span className="tag warn" title={p.muted ? 'muted by a moderator' : 'muted themselves'}>
+            {p.muted ? 'muted by moderator' : 'muted'}
+          </span>
+        )}
+        {handRaised && <span className="tag hand">hand raised</span>}
         {p.reconnecting && <span className="tag warn">reconnecting…</span>}
       </div>
       {!isMe && session.engine && (
         <label className="volume" title="volume for you only">
-          🔊
+          <span className="muted">vol</span>
           <input
             type="range"
             min={0}
