@@ -21,6 +21,10 @@ export const SILENCE_TIMEOUT_MS = 10_000;
 /** Above this much unsent data, outgoing audio is dropped rather than queued: late audio is worthless. */
 export const MAX_BUFFERED_BYTES = 16 * 1024;
 
+// WebSocket readyState values, written out so a WebSocket implementation can be passed in.
+const CONNECTING = 0;
+const OPEN = 1;
+
 export type ConnectionStatus = 'connecting' | 'live' | 'reconnecting' | 'ended' | 'failed';
 
 export interface JoinRequest {
@@ -48,6 +52,12 @@ export interface RoomConnectionOptions {
   onError: (error: ProtocolErrorMessage) => void;
   /** Called after every (re)join so audio can restart. */
   onWelcome?: (state: RoomState) => void;
+  /** The browser's WebSocket unless given (Node has none before v22; tests pass the `ws` one). */
+  WebSocketImpl?: new (url: string) => WebSocket;
+  /** Uniform random numbers for backoff jitter. */
+  random?: () => number;
+  pingEveryMs?: number;
+  silenceTimeoutMs?: number;
 }
 
 export class RoomConnection {
@@ -104,7 +114,7 @@ export class RoomConnection {
 
   /** Sends a control message; returns its ref so an error can be matched to it. */
   send(body: ClientBody): string | null {
-    if (!this.socket || this.socket.readyState !== WebSocket.OPEN || this.status !== 'live') {
+    if (!this.socket || this.socket.readyState !== OPEN || this.status !== 'live') {
       this.options.onError({
         type: 'error',
         code: 'not_connected',
@@ -121,7 +131,7 @@ export class RoomConnection {
   /** Sends one encoded audio frame if the socket can take it now. */
   sendAudio(bytes: Uint8Array<ArrayBuffer>): boolean {
     const socket = this.socket;
-    if (!socket || socket.readyState !== WebSocket.OPEN || this.status !== 'live') return false;
+    if (!socket || socket.readyState !== OPEN || this.status !== 'live') return false;
     if (socket.bufferedAmount > MAX_BUFFERED_BYTES) return false;
     socket.send(bytes);
     this.outRate.add(bytes.length, performance.now());
@@ -130,7 +140,7 @@ export class RoomConnection {
 
   leave(): void {
     this.closedByUs = true;
-    if (this.socket?.readyState === WebSocket.OPEN) {
+    if (this.socket?.readyState === OPEN) {
       this.socket.send(encodeClientMessage({ type: 'leave' }));
     }
     this.teardown(1000, 'left');
@@ -139,7 +149,8 @@ export class RoomConnection {
   }
 
   private open(): void {
-    const socket = new WebSocket(this.options.url);
+    const Impl = this.options.WebSocketImpl ?? WebSocket;
+    const socket = new Impl(this.options.url);
     socket.binaryType = 'arraybuffer';
     this.socket = socket;
     this.acks.reset();
@@ -155,14 +166,17 @@ export class RoomConnection {
     };
     socket.onmessage = (message) => this.receive(message.data);
     socket.onclose = (event) => this.closed(socket, event.code);
+    socket.onerror = () => {
+      /* onclose follows with the code; that is where reconnecting is decided */
+    };
   }
 
   private startHeartbeat(): void {
     this.stopHeartbeat();
     this.pingTimer = setInterval(() => {
       const socket = this.socket;
-      if (!socket || socket.readyState !== WebSocket.OPEN) return;
-      if (performance.now() - this.lastHeardMs > SILENCE_TIMEOUT_MS) {
+      if (!socket || socket.readyState !== OPEN) return;
+      if (performance.now() - this.lastHeardMs > (this.options.silenceTimeoutMs ?? SILENCE_TIMEOUT_MS)) {
         // close() on a half-dead TCP connection can take minutes to fire onclose; move on now.
         this.closed(socket, 4000);
         socket.close();
@@ -170,7 +184,7 @@ export class RoomConnection {
       }
       socket.send(encodeClientMessage({ type: 'ping', t: performance.now() }));
       this.changed();
-    }, PING_EVERY_MS);
+    }, this.options.pingEveryMs ?? PING_EVERY_MS);
   }
 
   private stopHeartbeat(): void {
@@ -209,7 +223,7 @@ export class RoomConnection {
       return;
     }
     const ackTotal = this.acks.received(frames.length);
-    if (ackTotal !== null && this.socket?.readyState === WebSocket.OPEN) this.socket.send(encodeAck(ackTotal));
+    if (ackTotal !== null && this.socket?.readyState === OPEN) this.socket.send(encodeAck(ackTotal));
     for (const frame of frames) this.options.onAudio(frame);
   }
 
@@ -240,7 +254,7 @@ export class RoomConnection {
       return;
     }
     this.state = applied.state;
-    if (applied.syncFrom !== undefined && this.socket?.readyState === WebSocket.OPEN) {
+    if (applied.syncFrom !== undefined && this.socket?.readyState === OPEN) {
       this.socket.send(encodeClientMessage({ type: 'sync', last_seq: applied.syncFrom }));
     }
     if (message.type === 'welcome') {
@@ -268,7 +282,7 @@ export class RoomConnection {
       return;
     }
     this.status = this.state ? 'reconnecting' : 'connecting';
-    const delay = backoffDelay(this.attempt, Math.random());
+    const delay = backoffDelay(this.attempt, (this.options.random ?? Math.random)());
     this.attempt++;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
@@ -286,7 +300,7 @@ export class RoomConnection {
     if (socket) {
       socket.onclose = null;
       socket.onmessage = null;
-      if (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING) socket.close(code, reason);
+      if (socket.readyState === OPEN || socket.readyState === CONNECTING) socket.close(code, reason);
     }
   }
 }

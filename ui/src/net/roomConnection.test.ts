@@ -1,0 +1,214 @@
+// The client's side of the protocol against a real WebSocket server on loopback that plays the
+// process's part from a script: join/welcome, acks, resume after a drop, refusal, heartbeat.
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket as NodeWebSocket, WebSocketServer, type RawData, type WebSocket as ServerSocket } from 'ws';
+import type { Snapshot } from '../protocol/control';
+import { decodeAck, encodeAudioFrame, type AudioFrame } from '../protocol/frame';
+import { RoomConnection, type RoomConnectionOptions } from './roomConnection';
+
+const snapshot: Snapshot = {
+  room: 'r1',
+  host: 'alice.os',
+  settings: { name: 'R', capacity: 10, default_role: 'speaker', guests_allowed: false, guests_may_speak: false },
+  participants: [
+    { id: 'p1', name: 'Me', role: 'speaker', stream: 5, muted: false, self_muted: false, reconnecting: false, guest: false, node: 'alice.os' },
+  ],
+  hands: [],
+  chat: [],
+  seq: 3,
+};
+
+const welcome = (over: Record<string, unknown> = {}) =>
+  JSON.stringify({
+    type: 'welcome',
+    v: 1,
+    room: 'r1',
+    host: 'alice.os',
+    participant: 'p1',
+    stream: 5,
+    role: 'speaker',
+    resume_token: 'tok-1',
+    resumed: false,
+    seq: 3,
+    snapshot,
+    ...over,
+  });
+
+interface Client {
+  socket: ServerSocket;
+  texts: Record<string, unknown>[];
+  binaries: Uint8Array[];
+}
+
+let servers: WebSocketServer[] = [];
+let connections: RoomConnection[] = [];
+
+afterEach(async () => {
+  for (const c of connections) c.leave();
+  connections = [];
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  servers = [];
+});
+
+async function startServer(onClient: (client: Client, index: number) => void) {
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  servers.push(server);
+  await new Promise((r) => server.once('listening', r));
+  const clients: Client[] = [];
+  server.on('connection', (socket) => {
+    const client: Client = { socket, texts: [], binaries: [] };
+    clients.push(client);
+    socket.on('message', (data: RawData, isBinary: boolean) => {
+      if (isBinary) client.binaries.push(new Uint8Array(data as Buffer));
+      else client.texts.push(JSON.parse(data.toString()));
+    });
+    onClient(client, clients.length - 1);
+  });
+  return { url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}`, clients };
+}
+
+async function until(check: () => boolean, timeoutMs = 3000): Promise<void> {
+  const start = Date.now();
+  while (!check()) {
+    if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function connect(url: string, extra: Partial<RoomConnectionOptions> = {}) {
+  const audio: AudioFrame[] = [];
+  const errors: string[] = [];
+  const connection = new RoomConnection({
+    url,
+    join: { room: 'r1', name: 'Me' },
+    onAudio: (f) => audio.push(f),
+    onError: (e) => errors.push(e.code),
+    WebSocketImpl: NodeWebSocket as unknown as new (url: string) => WebSocket,
+    random: () => 0.5,
+    ...extra,
+  });
+  connections.push(connection);
+  connection.start();
+  return { connection, audio, errors };
+}
+
+const frame = (sequence: number) =>
+  encodeAudioFrame({ flags: 1, streamId: 9, sequence, timestamp: sequence * 960, level: 20, payload: new Uint8Array([1, 2, 3]) });
+
+describe('RoomConnection', () => {
+  it('joins, goes live on welcome, and acks received audio cumulatively', async () => {
+    const { url, clients } = await startServer((client) => {
+      client.socket.on('message', (data, isBinary) => {
+        if (!isBinary && JSON.parse(data.toString()).type === 'join') {
+          client.socket.send(welcome());
+          for (let i = 0; i < 12; i++) client.socket.send(frame(i));
+        }
+      });
+    });
+    const { connection, audio } = connect(url);
+    await until(() => audio.length === 12);
+    expect(connection.snapshot().status).toBe('live');
+    expect(connection.snapshot().room?.me).toBe('p1');
+    expect(audio.map((f) => f.sequence)).toEqual([...Array(12).keys()]);
+    const join = clients[0].texts[0];
+    expect(join).toMatchObject({ type: 'join', v: 1, room: 'r1', name: 'Me', ref: 'join' });
+    expect(join.resume).toBeUndefined();
+    await until(() => clients[0].binaries.length === 2);
+    expect(clients[0].binaries.map(decodeAck)).toEqual([5, 10]);
+  });
+
+  it('reconnects after a drop and resumes with its token and last seq, filling in missed events', async () => {
+    const { url, clients } = await startServer((client, index) => {
+      client.socket.on('message', (data, isBinary) => {
+        if (isBinary || JSON.parse(data.toString()).type !== 'join') return;
+        if (index === 0) {
+          client.socket.send(welcome());
+          client.socket.send(JSON.stringify({ type: 'event', v: 1, room: 'r1', seq: 4, event: { kind: 'hand_raised', participant: 'p1' } }));
+          setTimeout(() => client.socket.terminate(), 50);
+        } else {
+          client.socket.send(welcome({ resumed: true, snapshot: null, seq: 5, resume_token: 'tok-2' }));
+          client.socket.send(
+            JSON.stringify({
+              type: 'event',
+              v: 1,
+              room: 'r1',
+              seq: 5,
+              event: { kind: 'chat', message: { id: 1, from: 'p1', name: 'Me', text: 'missed while away', at_ms: 1 } },
+            }),
+          );
+        }
+      });
+    });
+    const { connection } = connect(url);
+    const seen: string[] = [];
+    connection.subscribe(() => {
+      const s = connection.snapshot().status;
+      if (seen[seen.length - 1] !== s) seen.push(s);
+    });
+    await until(() => clients.length === 2 && connection.snapshot().room?.seq === 5);
+    expect(seen).toContain('reconnecting');
+    expect(connection.snapshot().status).toBe('live');
+    expect(clients[1].texts[0]).toMatchObject({ type: 'join', resume: { token: 'tok-1', last_seq: 4 } });
+    const room = connection.snapshot().room!;
+    expect(room.hands).toEqual(['p1']);
+    expect(room.chat.map((c) => c.text)).toEqual(['missed while away']);
+    expect(room.resumeToken).toBe('tok-2');
+  });
+
+  it('stops on a refused join instead of retrying, and says why', async () => {
+    const { url, clients } = await startServer((client) => {
+      client.socket.on('message', () =>
+        client.socket.send(JSON.stringify({ type: 'error', v: 1, code: 'room_not_found', message: 'no such room', ref: 'join' })),
+      );
+    });
+    const { connection } = connect(url);
+    await until(() => connection.snapshot().status === 'failed');
+    expect(connection.snapshot().failure).toMatchObject({ code: 'room_not_found', message: 'no such room' });
+    await new Promise((r) => setTimeout(r, 600));
+    expect(clients).toHaveLength(1);
+  });
+
+  it('ends without reconnecting when kicked', async () => {
+    const { url, clients } = await startServer((client) => {
+      client.socket.on('message', (data, isBinary) => {
+        if (isBinary || JSON.parse(data.toString()).type !== 'join') return;
+        client.socket.send(welcome());
+        client.socket.send(JSON.stringify({ type: 'event', v: 1, room: 'r1', seq: 4, event: { kind: 'left', participant: 'p1', reason: 'kicked' } }));
+        setTimeout(() => client.socket.close(1008, 'kicked'), 20);
+      });
+    });
+    const { connection } = connect(url);
+    await until(() => connection.snapshot().status === 'ended');
+    expect(connection.snapshot().room?.ended).toEqual({ why: 'kicked' });
+    await new Promise((r) => setTimeout(r, 600));
+    expect(clients).toHaveLength(1);
+  });
+
+  it('measures RTT with ping/pong, and gives up on a silent server to reconnect', async () => {
+    const { url, clients } = await startServer((client, index) => {
+      client.socket.on('message', (data, isBinary) => {
+        if (isBinary) return;
+        const m = JSON.parse(data.toString());
+        if (m.type === 'join') client.socket.send(welcome());
+        // The first server answers pings for a while, then goes silent without closing.
+        if (m.type === 'ping' && (index > 0 || client.texts.length < 4)) {
+          client.socket.send(JSON.stringify({ type: 'pong', v: 1, t: m.t, server_ms: 0 }));
+        }
+      });
+    });
+    const { connection } = connect(url, { pingEveryMs: 50, silenceTimeoutMs: 300 });
+    await until(() => connection.snapshot().rttMs !== null);
+    expect(connection.snapshot().rttMs!).toBeGreaterThanOrEqual(0);
+    expect(connection.snapshot().rttMs!).toBeLessThan(200);
+    await until(() => clients.length === 2, 5000);
+    await until(() => connection.snapshot().status === 'live');
+  });
+
+  it('reports a control message sent while not connected instead of dropping it silently', async () => {
+    const { url } = await startServer(() => {});
+    const { connection, errors } = connect(url);
+    expect(connection.send({ type: 'chat', text: 'hi' })).toBeNull();
+    expect(errors).toEqual(['not_connected']);
+  });
+});
