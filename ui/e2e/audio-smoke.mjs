@@ -109,6 +109,34 @@ try {
   await voice.screenshot({ path: join(out, 'audio-smoke.png') });
 } finally {
   await browser.close();
+}
+
+// 3. Pipeline latency: a silent mic, tone bursts injected at the capture worklet, timed where
+// the mixer first plays them (plus the context's output latency). No network in between but
+// the loopback's 0–30 ms random delay, so this is the client's own share of mouth-to-ear.
+const silent = toneWav(join(out, 'silence.wav'), { seconds: 4, amplitude: 0 });
+const quiet = await launchChromium({ fakeMicWav: silent });
+try {
+  const page = await quiet.newPage();
+  await page.goto(`${server.url}?jitter=30&processing=off`);
+  await page.waitForFunction(() => window.__smoke?.ready || window.__smoke?.error, null, { timeout: 15_000 });
+  await sleep(1000);
+  const latencies = [];
+  for (let i = 0; i < 10; i++) {
+    const started = await page.evaluate(() => window.__smoke.injectTone(1000, 200));
+    await sleep(700);
+    const heardAt = await page.evaluate((t) => window.__voiceChat.firstLoudAfter(t), started);
+    if (heardAt !== null) latencies.push(heardAt - started);
+  }
+  latencies.sort((a, b) => a - b);
+  const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
+  console.log(
+    `client pipeline latency over ${latencies.length} bursts: p50 ${pct(50)?.toFixed(0)} ms, p95 ${pct(95)?.toFixed(0)} ms ` +
+      `(min ${latencies[0]?.toFixed(0)}, max ${latencies[latencies.length - 1]?.toFixed(0)})`,
+  );
+  check('every tone burst was heard', latencies.length === 10, `${latencies.length}/10`);
+} finally {
+  await quiet.close();
   await server.close();
 }
 

@@ -18,6 +18,7 @@ interface Smoke {
   forwarded: number;
   setSending(sending: boolean): void;
   micLevel(): number;
+  injectTone(frequency: number, durationMs: number): number | null;
 }
 
 declare global {
@@ -26,7 +27,7 @@ declare global {
   }
 }
 
-window.__smoke = { ready: false, error: null, forwarded: 0, setSending: () => {}, micLevel: () => 127 };
+window.__smoke = { ready: false, error: null, forwarded: 0, setSending: () => {}, micLevel: () => 127, injectTone: () => null };
 
 async function main(): Promise<void> {
   let receiver: AudioEngine | null = null;
@@ -47,6 +48,7 @@ async function main(): Promise<void> {
   await receiver.resume();
   window.__smoke.setSending = (sending) => sender.setSending(sending);
   window.__smoke.micLevel = () => sender.micLevel;
+  window.__smoke.injectTone = (frequency, durationMs) => sender.injectTone(frequency, durationMs);
   window.__smoke.ready = true;
   log.textContent = 'running';
 }

@@ -56,6 +56,22 @@ export class Capture {
     return new Capture(stream, source, node, encoder);
   }
 
+  /**
+   * Mixes a tone into what the mic captures, from now for `durationMs`; returns the wall-clock
+   * start. For mouth-to-ear measurements: the far end times when it hears it.
+   */
+  injectTone(frequency: number, durationMs: number, amplitude = 0.5): number {
+    const context = this.node.context;
+    const oscillator = new OscillatorNode(context, { frequency });
+    const gain = new GainNode(context, { gain: amplitude });
+    oscillator.connect(gain).connect(this.node);
+    const startedAt = Date.now();
+    oscillator.start();
+    oscillator.stop(context.currentTime + durationMs / 1000);
+    oscillator.onended = () => gain.disconnect();
+    return startedAt;
+  }
+
   get deviceLabel(): string {
     return this.stream.getAudioTracks()[0]?.label ?? '';
   }

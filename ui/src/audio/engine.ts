@@ -4,12 +4,18 @@
 import type { AudioFrame } from '../protocol/frame';
 import { Capture } from './capture';
 import type { EncodedFrameSink } from './encoder';
-import { Playback, type PlaybackStats } from './playback';
+import { Playback, type OutputTick, type PlaybackStats } from './playback';
 
 export interface VoiceChatDebug {
   stats(): PlaybackStats & { sent: number; sending: boolean; micLevel: number; contextState: string };
   recentOutputRms(ms?: number): number;
   dominantFrequency(): number | null;
+  /** Last ~5 s of mixed output, one entry per 20 ms, with wall-clock times. */
+  outputTicks(): OutputTick[];
+  /** When the output first went loud at or after a wall-clock time (output latency included). */
+  firstLoudAfter(sinceMs: number): number | null;
+  /** Adds a tone to the mic for `durationMs`; returns its wall-clock start, or null with no mic. */
+  injectTone(frequency: number, durationMs: number, amplitude?: number): number | null;
 }
 
 declare global {
@@ -55,6 +61,9 @@ export class AudioEngine {
       }),
       recentOutputRms: (ms) => this.playback.recentOutputRms(ms),
       dominantFrequency: () => this.playback.dominantFrequency(),
+      outputTicks: () => this.playback.outputTicks(),
+      firstLoudAfter: (sinceMs) => this.playback.firstLoudAfter(sinceMs),
+      injectTone: (frequency, durationMs, amplitude) => this.injectTone(frequency, durationMs, amplitude),
     };
   }
 
@@ -73,6 +82,10 @@ export class AudioEngine {
     this.capture = await Capture.start(this.context, this.sink, deviceId, voiceProcessing);
     if (this.streamId !== null) this.capture.encoder.setStreamId(this.streamId);
     this.capture.encoder.setSending(this.sending);
+  }
+
+  injectTone(frequency: number, durationMs: number, amplitude?: number): number | null {
+    return this.capture ? this.capture.injectTone(frequency, durationMs, amplitude) : null;
   }
 
   stopMic(): void {

@@ -10,6 +10,14 @@ import { mixerWorkletUrl } from './worklets/urls';
 const IDLE_SPEAKER_MS = 30_000;
 const RMS_HISTORY = 250; // 5 s of 20 ms ticks
 
+/** One 20 ms tick of mixed output, stamped with wall-clock time for cross-browser timing. */
+export interface OutputTick {
+  atMs: number;
+  rms: number;
+  /** Wall-clock time at which the output first went loud within this tick, if it did. */
+  loudAtMs: number | null;
+}
+
 export interface PlaybackStats {
   speakers: Record<number, SpeakerStats>;
   ticks: number;
@@ -19,7 +27,7 @@ export class Playback {
   private readonly speakers = new Map<number, Speaker>();
   private readonly gains = new Map<number, number>();
   private readonly analyser: AnalyserNode;
-  private readonly rmsHistory: number[] = [];
+  private readonly history: OutputTick[] = [];
   private ticks = 0;
 
   private constructor(
@@ -32,7 +40,7 @@ export class Playback {
     mixer.connect(this.analyser);
     mixer.connect(context.destination);
     mixer.port.onmessage = (event) => {
-      if (event.data?.type === 'tick') this.tick(event.data.rms);
+      if (event.data?.type === 'tick') this.tick(event.data.rms, event.data.loudForMs);
     };
   }
 
@@ -60,10 +68,11 @@ export class Playback {
     speaker.receive(frame, performance.now());
   }
 
-  private tick(rms: number): void {
+  private tick(rms: number, loudForMs: number | null): void {
     this.ticks++;
-    this.rmsHistory.push(rms);
-    if (this.rmsHistory.length > RMS_HISTORY) this.rmsHistory.shift();
+    const atMs = Date.now();
+    this.history.push({ atMs, rms, loudAtMs: loudForMs === null ? null : atMs - loudForMs });
+    if (this.history.length > RMS_HISTORY) this.history.shift();
     const now = performance.now();
     for (const [stream, speaker] of this.speakers) {
       speaker.tick(now);
@@ -106,10 +115,30 @@ export class Playback {
 
   /** RMS of the mixed output over the last `ms` (20 ms resolution). */
   recentOutputRms(ms = 500): number {
-    const n = Math.max(1, Math.min(this.rmsHistory.length, Math.round(ms / 20)));
-    const slice = this.rmsHistory.slice(-n);
+    const n = Math.max(1, Math.min(this.history.length, Math.round(ms / 20)));
+    const slice = this.history.slice(-n);
     if (slice.length === 0) return 0;
-    return Math.sqrt(slice.reduce((sum, r) => sum + r * r, 0) / slice.length);
+    return Math.sqrt(slice.reduce((sum, t) => sum + t.rms * t.rms, 0) / slice.length);
+  }
+
+  /** The last few seconds of output ticks. */
+  outputTicks(): OutputTick[] {
+    return this.history.slice();
+  }
+
+  /**
+   * Wall-clock time the output first went loud at or after `sinceMs`, plus the context's own
+   * output latency (what is still between the mixer and the speaker); null if it has not.
+   */
+  firstLoudAfter(sinceMs: number): number | null {
+    const tick = this.history.find((t) => t.loudAtMs !== null && t.loudAtMs >= sinceMs);
+    if (!tick) return null;
+    return tick.loudAtMs! + this.outputLatencyMs();
+  }
+
+  outputLatencyMs(): number {
+    const context = this.context as AudioContext & { outputLatency?: number };
+    return ((context.baseLatency ?? 0) + (context.outputLatency ?? 0)) * 1000;
   }
 
   dominantFrequency(): number | null {

@@ -7,6 +7,8 @@ const FRAME_SAMPLES = 960;
 const START_SAMPLES = FRAME_SAMPLES + 480;
 /** Beyond this, the oldest samples go: the queue must never add delay of its own. */
 const MAX_SAMPLES = FRAME_SAMPLES * 4;
+/** |sample| above this counts as sound for onset timing (about −34 dBFS). */
+const LOUD = 0.02;
 
 interface Queue {
   chunks: Float32Array[];
@@ -30,6 +32,8 @@ class MixerProcessor extends AudioWorkletProcessor {
   private master = 1;
   private tickEnergy = 0;
   private tickCount = 0;
+  /** Samples into the current tick at which the output first got loud, or -1. */
+  private firstLoud = -1;
 
   constructor() {
     super();
@@ -100,6 +104,7 @@ class MixerProcessor extends AudioWorkletProcessor {
       const v = Math.max(-1, Math.min(1, out[i] * this.master));
       out[i] = v;
       this.tickEnergy += v * v;
+      if (this.firstLoud < 0 && (v > LOUD || v < -LOUD)) this.firstLoud = this.tickCount + i;
     }
     for (let c = 1; c < outputs[0].length; c++) outputs[0][c].set(out);
     this.tickCount += out.length;
@@ -111,10 +116,13 @@ class MixerProcessor extends AudioWorkletProcessor {
       this.port.postMessage({
         type: 'tick',
         rms: Math.sqrt(this.tickEnergy / this.tickCount),
+        // How long before the end of this tick the output first got loud (ms), or null.
+        loudForMs: this.firstLoud < 0 ? null : ((this.tickCount - this.firstLoud) * 1000) / sampleRate,
         queued,
       });
       this.tickEnergy = 0;
       this.tickCount = 0;
+      this.firstLoud = -1;
     }
     return true;
   }
