@@ -1,0 +1,148 @@
+//! Commands behind the shell's HTTP API. The caller is the node owner (authenticated path),
+//! who outranks every role in rooms of this node; permission checks and error codes are the
+//! same as on the WebSocket path.
+
+use crate::commands::Authority;
+use crate::engine::Engine;
+use crate::error::{EngineError, ErrorCode};
+use crate::event_log::{EventLog, Since};
+use crate::loudest::LoudestSet;
+use crate::protocol::{validate_settings, ChatMessage, ClientMsg, LoggedEvent, ParticipantId, RoomId, Settings, SettingsPatch, Snapshot};
+use crate::roles::Role;
+use crate::room::Room;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, VecDeque};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomCreated {
+    pub id: RoomId,
+    pub invite: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoomSummary {
+    pub id: RoomId,
+    pub settings: Settings,
+    pub participants: usize,
+    pub seq: u64,
+    pub created_ms: u64,
+}
+
+/// Answer of `events_since`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventsSince {
+    Missed { events: Vec<LoggedEvent> },
+    SnapshotNeeded { snapshot: Snapshot },
+}
+
+impl Engine {
+    fn room_ref(&self, room: &str) -> Result<&Room, EngineError> {
+        self.rooms.get(room).ok_or(EngineError::new(ErrorCode::RoomNotFound))
+    }
+
+    /// Creates a room; the owner (this node) is recorded as its Host.
+    pub fn create_room(&mut self, now_ms: u64, settings: Settings) -> Result<RoomCreated, EngineError> {
+        if self.rooms.len() >= self.cfg.max_rooms {
+            return Err(EngineError::new(ErrorCode::TooManyRooms));
+        }
+        let mut settings = settings;
+        settings.name = settings.name.trim().to_string();
+        validate_settings(&settings, self.cfg.max_participants)?;
+        let id = self.fresh_id();
+        let invite = self.fresh_id();
+        let mut roles = BTreeMap::new();
+        roles.insert(self.our_node.clone(), Role::Host);
+        let room = Room {
+            id: id.clone(),
+            settings,
+            invite: invite.clone(),
+            created_ms: now_ms,
+            roles,
+            participants: Vec::new(),
+            hands: Vec::new(),
+            log: EventLog::new(self.cfg.event_ring, 0),
+            chat: VecDeque::new(),
+            next_chat_id: 1,
+            next_stream: 0,
+            loudest: LoudestSet::with_capacity(16),
+        };
+        self.rooms.insert(id.clone(), room);
+        self.out.mark_dirty();
+        Ok(RoomCreated { id, invite })
+    }
+
+    pub fn list_rooms(&self) -> Vec<RoomSummary> {
+        self.rooms
+            .values()
+            .map(|r| RoomSummary {
+                id: r.id.clone(),
+                settings: r.settings.clone(),
+                participants: r.participants.len(),
+                seq: r.log.last_seq(),
+                created_ms: r.created_ms,
+            })
+            .collect()
+    }
+
+    pub fn room_snapshot(&self, room: &str) -> Result<Snapshot, EngineError> {
+        Ok(self.room_ref(room)?.snapshot(&self.our_node))
+    }
+
+    pub fn update_settings(&mut self, now_ms: u64, room: &str, patch: SettingsPatch) -> Result<Settings, EngineError> {
+        self.room_command(now_ms, room, Authority::Owner, ClientMsg::UpdateSettings { settings: patch })?;
+        Ok(self.room_ref(room)?.settings.clone())
+    }
+
+    pub fn close_room(&mut self, now_ms: u64, room: &str) -> Result<(), EngineError> {
+        self.room_command(now_ms, room, Authority::Owner, ClientMsg::CloseRoom {})
+    }
+
+    pub fn invite(&self, room: &str) -> Result<String, EngineError> {
+        Ok(self.room_ref(room)?.invite.clone())
+    }
+
+    /// A new invite token; the old one stops working (people already in stay).
+    pub fn rotate_invite(&mut self, _now_ms: u64, room: &str) -> Result<String, EngineError> {
+        self.room_ref(room)?;
+        let token = self.fresh_id();
+        self.rooms.get_mut(room).expect("checked").invite = token.clone();
+        self.out.mark_dirty();
+        Ok(token)
+    }
+
+    pub fn set_role(&mut self, now_ms: u64, room: &str, participant: &str, role: Role) -> Result<(), EngineError> {
+        let msg = ClientMsg::SetRole { participant: participant.to_string(), role };
+        self.room_command(now_ms, room, Authority::Owner, msg)
+    }
+
+    pub fn kick(&mut self, now_ms: u64, room: &str, participant: &str) -> Result<(), EngineError> {
+        self.room_command(now_ms, room, Authority::Owner, ClientMsg::Kick { participant: participant.to_string() })
+    }
+
+    pub fn mute(&mut self, now_ms: u64, room: &str, participant: &str, muted: bool) -> Result<(), EngineError> {
+        let participant: ParticipantId = participant.to_string();
+        let msg = if muted { ClientMsg::Mute { participant } } else { ClientMsg::Unmute { participant } };
+        self.room_command(now_ms, room, Authority::Owner, msg)
+    }
+
+    pub fn mute_all(&mut self, now_ms: u64, room: &str) -> Result<(), EngineError> {
+        self.room_command(now_ms, room, Authority::Owner, ClientMsg::MuteAll {})
+    }
+
+    pub fn clear_chat(&mut self, now_ms: u64, room: &str) -> Result<(), EngineError> {
+        self.room_command(now_ms, room, Authority::Owner, ClientMsg::ClearChat {})
+    }
+
+    pub fn chat_history(&self, room: &str) -> Result<Vec<ChatMessage>, EngineError> {
+        Ok(self.room_ref(room)?.chat.iter().cloned().collect())
+    }
+
+    pub fn events_since(&self, room: &str, seq: u64) -> Result<EventsSince, EngineError> {
+        let r = self.room_ref(room)?;
+        Ok(match r.log.since(seq) {
+            Since::Missed(events) => EventsSince::Missed { events },
+            Since::SnapshotNeeded => EventsSince::SnapshotNeeded { snapshot: r.snapshot(&self.our_node) },
+        })
+    }
+}

@@ -1,0 +1,528 @@
+//! Room commands shared by the three ways in: local sockets, peer nodes, the owner's HTTP API.
+//! Each checks permission and input first and changes nothing when it refuses.
+
+use crate::engine::{ConnKind, Engine, Membership, Output};
+use crate::error::{EngineError, ErrorCode};
+use crate::event_log::Since;
+use crate::protocol::{
+    ChatMessage, ClientMsg, Event, HandReason, LeaveReason, LoggedEvent, Presence, Resume, ServerMsg, Welcome,
+};
+use crate::roles::{may_assign, permits, Action, Role};
+use crate::room::{Location, Participant, Room};
+use crate::ConnId;
+
+/// Who asks. The node owner (HTTP API) outranks every role in its own rooms.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Authority<'a> {
+    Owner,
+    Participant(&'a str),
+}
+
+const OWNER_RANK: u8 = 4;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Removal {
+    Left(LeaveReason),
+    Ghost,
+}
+
+/// A join request after the transport-specific checks.
+pub(crate) struct JoinRequest {
+    pub name: String,
+    pub invite: Option<String>,
+    pub resume: Option<Resume>,
+    /// Node name, or None for a guest (whose identity is its participant id).
+    pub identity: Option<String>,
+    pub node: String,
+    pub location: Location,
+}
+
+pub(crate) struct JoinOutcome {
+    pub welcome: Welcome,
+    /// Events after the resumer's `last_seq`, to send right after the welcome.
+    pub replay: Vec<LoggedEvent>,
+    /// A connection that held this participant before the resume and must be let go.
+    pub replaced_conn: Option<ConnId>,
+}
+
+fn rank_of(room: &Room, who: Authority) -> Result<(u8, Option<usize>), EngineError> {
+    match who {
+        Authority::Owner => Ok((OWNER_RANK, None)),
+        Authority::Participant(pid) => {
+            let idx = room.index_of(pid).ok_or(EngineError::new(ErrorCode::NotJoined))?;
+            Ok((room.participants[idx].role.rank(), Some(idx)))
+        }
+    }
+}
+
+fn role_of_rank(rank: u8) -> Role {
+    match rank {
+        0 => Role::Viewer,
+        1 => Role::Speaker,
+        2 => Role::Moderator,
+        _ => Role::Host,
+    }
+}
+
+fn require(rank: u8, action: Action) -> Result<(), EngineError> {
+    let ok = if rank == OWNER_RANK {
+        !matches!(action, Action::Speak | Action::RaiseHand | Action::Chat)
+    } else {
+        permits(role_of_rank(rank), action)
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(EngineError::new(ErrorCode::Forbidden))
+    }
+}
+
+/// The target of a moderation action: must exist, not be the actor, rank below the actor.
+fn target(room: &Room, rank: u8, actor: Option<usize>, pid: &str) -> Result<usize, EngineError> {
+    let idx = room.index_of(pid).ok_or(EngineError::new(ErrorCode::ParticipantNotFound))?;
+    if Some(idx) == actor {
+        return Err(EngineError::with(ErrorCode::Forbidden, "not on yourself"));
+    }
+    if room.participants[idx].role.rank() >= rank {
+        return Err(EngineError::with(ErrorCode::Forbidden, "only on participants ranked below you"));
+    }
+    Ok(idx)
+}
+
+fn actor_id(room: &Room, actor: Option<usize>) -> Option<String> {
+    actor.map(|i| room.participants[i].id.clone())
+}
+
+impl Engine {
+    /// Every in-room command but join, ping and sync.
+    pub(crate) fn room_command(&mut self, now: u64, room_id: &str, who: Authority, msg: ClientMsg) -> Result<(), EngineError> {
+        let max_chat = self.cfg.max_chat_chars;
+        let chat_history = self.cfg.chat_history;
+        let typing_ttl = self.cfg.typing_ttl_ms;
+        let max_participants = self.cfg.max_participants;
+        let room = self.rooms.get_mut(room_id).ok_or(EngineError::new(ErrorCode::RoomNotFound))?;
+        let (rank, actor) = rank_of(room, who)?;
+        let by = actor_id(room, actor);
+        let me = |actor: Option<usize>| actor.ok_or(EngineError::with(ErrorCode::Forbidden, "only participants can do that"));
+        let out = &mut self.out;
+        let accept = matches!(msg, ClientMsg::AcceptHand { .. });
+        let mute = matches!(msg, ClientMsg::Mute { .. });
+        match msg {
+            ClientMsg::Join { .. } => return Err(EngineError::new(ErrorCode::AlreadyJoined)),
+            ClientMsg::Ping { .. } | ClientMsg::Sync { .. } => {}
+            ClientMsg::Leave {} => {
+                let i = me(actor)?;
+                let pid = room.participants[i].id.clone();
+                self.remove_participant(now, room_id, &pid, Removal::Left(LeaveReason::Left));
+            }
+            ClientMsg::Chat { text } => {
+                require(rank, Action::Chat)?;
+                let i = me(actor)?;
+                let text = text.trim();
+                let chars = text.chars().count();
+                if chars == 0 || chars > max_chat {
+                    return Err(EngineError::with(ErrorCode::InvalidChat, format!("chat messages are 1 to {max_chat} characters")));
+                }
+                let p = &mut room.participants[i];
+                let was_typing = p.typing_until.take().is_some();
+                let message = ChatMessage { id: room.next_chat_id, from: p.id.clone(), name: p.name.clone(), text: text.to_string(), at_ms: now };
+                room.next_chat_id += 1;
+                if room.chat.len() >= chat_history {
+                    room.chat.pop_front();
+                }
+                room.chat.push_back(message.clone());
+                if was_typing {
+                    let participant = message.from.clone();
+                    out.announce(room, now, Presence::Typing { participant, typing: false });
+                }
+                out.emit(room, now, Event::Chat { message });
+            }
+            ClientMsg::Typing {} => {
+                let i = me(actor)?;
+                let p = &mut room.participants[i];
+                let started = p.typing_until.is_none();
+                p.typing_until = Some(now + typing_ttl);
+                if started {
+                    let participant = p.id.clone();
+                    out.announce(room, now, Presence::Typing { participant, typing: true });
+                }
+            }
+            ClientMsg::RaiseHand {} => {
+                require(rank, Action::RaiseHand)?;
+                let i = me(actor)?;
+                let pid = room.participants[i].id.clone();
+                if !room.hands.contains(&pid) {
+                    room.hands.push(pid.clone());
+                    out.emit(room, now, Event::HandRaised { participant: pid });
+                }
+            }
+            ClientMsg::LowerHand {} => {
+                let i = me(actor)?;
+                let pid = room.participants[i].id.clone();
+                let pos = room.hands.iter().position(|h| *h == pid).ok_or(EngineError::new(ErrorCode::HandNotRaised))?;
+                room.hands.remove(pos);
+                out.emit(room, now, Event::HandLowered { participant: pid, reason: HandReason::Lowered });
+            }
+            ClientMsg::AcceptHand { participant } | ClientMsg::DismissHand { participant } => {
+                require(rank, Action::ManageHands)?;
+                let idx = room.index_of(&participant).ok_or(EngineError::new(ErrorCode::ParticipantNotFound))?;
+                let pos = room.hands.iter().position(|h| *h == participant).ok_or(EngineError::new(ErrorCode::HandNotRaised))?;
+                room.hands.remove(pos);
+                let reason = if accept { HandReason::Accepted } else { HandReason::Dismissed };
+                out.emit(room, now, Event::HandLowered { participant: participant.clone(), reason });
+                if accept && room.participants[idx].role == Role::Viewer {
+                    room.participants[idx].role = Role::Speaker;
+                    room.record_role(idx);
+                    out.emit(room, now, Event::RoleChanged { participant, role: Role::Speaker, by });
+                }
+            }
+            ClientMsg::SetRole { participant, role } => {
+                require(rank, Action::SetRole)?;
+                let idx = room.index_of(&participant).ok_or(EngineError::new(ErrorCode::ParticipantNotFound))?;
+                if Some(idx) == actor {
+                    return Err(EngineError::with(ErrorCode::Forbidden, "not on yourself"));
+                }
+                let current = room.participants[idx].role;
+                let allowed = rank == OWNER_RANK || may_assign(role_of_rank(rank), current, role);
+                if !allowed {
+                    return Err(EngineError::new(ErrorCode::Forbidden));
+                }
+                if current == role {
+                    return Ok(());
+                }
+                if role == Role::Host {
+                    // One host at a time: the previous one steps down to moderator.
+                    let hosts: Vec<usize> = (0..room.participants.len()).filter(|&i| room.participants[i].role == Role::Host).collect();
+                    for h in hosts {
+                        room.participants[h].role = Role::Moderator;
+                        room.record_role(h);
+                        let pid = room.participants[h].id.clone();
+                        out.emit(room, now, Event::RoleChanged { participant: pid, role: Role::Moderator, by: by.clone() });
+                    }
+                }
+                set_role(out, room, now, idx, role, by);
+            }
+            ClientMsg::Mute { participant } | ClientMsg::Unmute { participant } => {
+                let muted = mute;
+                require(rank, Action::MuteOthers)?;
+                let idx = target(room, rank, actor, &participant)?;
+                set_muted(out, room, now, idx, muted, by);
+            }
+            ClientMsg::MuteAll {} => {
+                require(rank, Action::MuteAll)?;
+                let targets: Vec<usize> = (0..room.participants.len())
+                    .filter(|&i| Some(i) != actor && room.participants[i].role.rank() < rank && !room.participants[i].muted)
+                    .collect();
+                for i in targets {
+                    set_muted(out, room, now, i, true, by.clone());
+                }
+            }
+            ClientMsg::SelfMute { muted } => {
+                let i = me(actor)?;
+                if room.participants[i].self_muted != muted {
+                    room.participants[i].self_muted = muted;
+                    let participant = room.participants[i].id.clone();
+                    if muted {
+                        stop_speaking(out, room, now, i);
+                    }
+                    out.emit(room, now, Event::SelfMuted { participant, muted });
+                }
+            }
+            ClientMsg::Kick { participant } => {
+                require(rank, Action::Kick)?;
+                target(room, rank, actor, &participant)?;
+                self.remove_participant(now, room_id, &participant, Removal::Left(LeaveReason::Kicked));
+            }
+            ClientMsg::UpdateSettings { settings } => {
+                require(rank, Action::ChangeSettings)?;
+                let updated = settings.applied_to(&room.settings, max_participants)?;
+                if updated != room.settings {
+                    room.settings = updated.clone();
+                    out.emit(room, now, Event::SettingsChanged { settings: updated });
+                }
+            }
+            ClientMsg::CloseRoom {} => {
+                require(rank, Action::CloseRoom)?;
+                self.close_room_now(now, room_id, by);
+            }
+            ClientMsg::ClearChat {} => {
+                require(rank, Action::ClearChat)?;
+                room.chat.clear();
+                out.emit(room, now, Event::ChatCleared { by });
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn close_room_now(&mut self, now: u64, room_id: &str, by: Option<String>) {
+        let Some(mut room) = self.rooms.remove(room_id) else { return };
+        self.out.emit(&mut room, now, Event::Closed { by });
+        for p in &room.participants {
+            if let Location::Local(conn) = p.location {
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    if matches!(&c.membership, Some(Membership::Local { room, .. }) if room == room_id) {
+                        c.membership = None;
+                    }
+                }
+            }
+        }
+        self.out.mark_dirty();
+    }
+
+    /// Removes a participant (announcing it first so it hears it too) and hands the room over
+    /// when the host goes.
+    pub(crate) fn remove_participant(&mut self, now: u64, room_id: &str, pid: &str, how: Removal) {
+        let Some(room) = self.rooms.get_mut(room_id) else { return };
+        let Some(idx) = room.index_of(pid) else { return };
+        let event = match how {
+            Removal::Left(reason) => Event::Left { participant: pid.to_string(), reason },
+            Removal::Ghost => Event::GhostRemoved { participant: pid.to_string() },
+        };
+        self.out.emit(room, now, event);
+        let gone = room.participants.remove(idx);
+        room.hands.retain(|h| h != pid);
+        room.loudest.forget(gone.stream);
+        if gone.role == Role::Host && !room.has_host() {
+            hand_over(&mut self.out, room, now, &gone);
+        }
+        if let Location::Local(conn) = gone.location {
+            if let Some(c) = self.conns.get_mut(&conn) {
+                if matches!(&c.membership, Some(Membership::Local { room, stream }) if room == room_id && *stream == gone.stream) {
+                    c.membership = None;
+                    let close = matches!(how, Removal::Left(LeaveReason::Kicked) | Removal::Ghost);
+                    if close {
+                        self.out.queue.push_back(Output::Close { conn });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Joins (or resumes) a participant in a room hosted here.
+    pub(crate) fn host_join(&mut self, now: u64, room_id: &str, req: JoinRequest) -> Result<JoinOutcome, EngineError> {
+        let max_name = self.cfg.max_name_chars;
+        let our_node = self.our_node.clone();
+        if !self.rooms.contains_key(room_id) {
+            return Err(EngineError::new(ErrorCode::RoomNotFound));
+        }
+        if let Some(resume) = &req.resume {
+            if let Some(outcome) = self.try_resume(now, room_id, &req, resume) {
+                return Ok(outcome);
+            }
+        }
+        let participant_id = self.fresh_id();
+        let resume_token = self.fresh_id();
+        let room = self.rooms.get_mut(room_id).expect("checked above");
+        let is_owner = req.identity.as_deref() == Some(our_node.as_str()) && matches!(req.location, Location::Local(_));
+        let known_role = req.identity.as_ref().and_then(|i| room.roles.get(i)).copied();
+        if req.identity.is_none() && !room.settings.guests_allowed {
+            return Err(EngineError::new(ErrorCode::GuestsNotAllowed));
+        }
+        let invited = req.invite.as_deref() == Some(room.invite.as_str());
+        if !is_owner && known_role.is_none() && !invited {
+            return Err(EngineError::new(ErrorCode::BadInvite));
+        }
+        if req.identity.is_none() && !invited {
+            return Err(EngineError::new(ErrorCode::BadInvite));
+        }
+        if room.participants.len() >= room.settings.capacity as usize {
+            return Err(EngineError::new(ErrorCode::RoomFull));
+        }
+        let name = room.check_name(&req.name, max_name, None)?;
+        let mut role = match (&req.identity, known_role) {
+            (Some(_), Some(r)) => r,
+            (Some(_), None) => room.settings.default_role,
+            (None, _) if room.settings.guests_may_speak => room.settings.default_role,
+            (None, _) => Role::Viewer,
+        };
+        if role == Role::Host && room.has_host() {
+            role = Role::Moderator;
+        }
+        if is_owner && !room.has_host() {
+            role = Role::Host;
+        }
+        let stream = room.allocate_stream();
+        let participant = Participant {
+            id: participant_id.clone(),
+            identity: req.identity.clone().unwrap_or_else(|| format!("guest:{participant_id}")),
+            name,
+            role,
+            stream,
+            location: req.location.clone(),
+            connected: true,
+            joined_ms: now,
+            last_seen_ms: now,
+            muted: false,
+            self_muted: false,
+            guest: req.identity.is_none(),
+            node: req.node.clone(),
+            resume_token: resume_token.clone(),
+            typing_until: None,
+            speaking: Default::default(),
+            last_audio_seq: None,
+        };
+        // Announce before adding, so the newcomer gets it in its welcome snapshot only.
+        self.out.emit(room, now, Event::Joined { participant: participant.info() });
+        room.participants.push(participant);
+        let idx = room.participants.len() - 1;
+        room.record_role(idx);
+        let snapshot = room.snapshot(&our_node);
+        Ok(JoinOutcome {
+            welcome: Welcome {
+                room: room_id.to_string(),
+                host: our_node,
+                participant: participant_id,
+                stream,
+                role,
+                resume_token,
+                resumed: false,
+                seq: snapshot.seq,
+                snapshot: Some(snapshot),
+            },
+            replay: Vec::new(),
+            replaced_conn: None,
+        })
+    }
+
+    fn try_resume(&mut self, now: u64, room_id: &str, req: &JoinRequest, resume: &Resume) -> Option<JoinOutcome> {
+        let our_node = self.our_node.clone();
+        let room = self.rooms.get_mut(room_id)?;
+        let idx = room.participants.iter().position(|p| {
+            p.resume_token == resume.token
+                && match (&req.identity, p.guest) {
+                    (None, true) => matches!(p.location, Location::Local(_)),
+                    (Some(identity), false) => *identity == p.identity && p.node == req.node,
+                    _ => false,
+                }
+        })?;
+        let p = &room.participants[idx];
+        let replaced_conn = match p.location {
+            Location::Local(old) if p.connected && Some(old) != local_conn(&req.location) => Some(old),
+            _ => None,
+        };
+        let was_reconnecting = !p.connected;
+        let pid = p.id.clone();
+        if was_reconnecting {
+            // Still disconnected here, so the resumer gets this in its replay, not twice.
+            self.out.emit(room, now, Event::Reconnected { participant: pid.clone() });
+        }
+        let p = &mut room.participants[idx];
+        p.location = req.location.clone();
+        p.connected = true;
+        p.last_seen_ms = now;
+        let (stream, role, token) = (p.stream, p.role, p.resume_token.clone());
+        let (snapshot, replay, seq) = match room.log.since(resume.last_seq) {
+            Since::Missed(events) => (None, events, resume.last_seq),
+            Since::SnapshotNeeded => {
+                let s = room.snapshot(&our_node);
+                let seq = s.seq;
+                (Some(s), Vec::new(), seq)
+            }
+        };
+        Some(JoinOutcome {
+            welcome: Welcome {
+                room: room_id.to_string(),
+                host: our_node,
+                participant: pid,
+                stream,
+                role,
+                resume_token: token,
+                resumed: true,
+                seq,
+                snapshot,
+            },
+            replay,
+            replaced_conn,
+        })
+    }
+
+    /// `join` from a socket of this node for a room hosted here.
+    pub(crate) fn join_local(
+        &mut self,
+        now: u64,
+        conn: ConnId,
+        kind: ConnKind,
+        room: String,
+        name: String,
+        invite: Option<String>,
+        resume: Option<Resume>,
+    ) -> Result<(), EngineError> {
+        let identity = match kind {
+            ConnKind::Owner => Some(self.our_node.clone()),
+            ConnKind::Guest => None,
+        };
+        let req = JoinRequest { name, invite, resume, identity, node: self.our_node.clone(), location: Location::Local(conn) };
+        let outcome = self.host_join(now, &room, req)?;
+        if let Some(old) = outcome.replaced_conn {
+            if let Some(c) = self.conns.get_mut(&old) {
+                c.membership = None;
+            }
+            self.out.queue.push_back(Output::Close { conn: old });
+        }
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.membership = Some(Membership::Local { room: room.clone(), stream: outcome.welcome.stream });
+        }
+        self.out.send_one(conn, ServerMsg::Welcome(outcome.welcome));
+        for e in outcome.replay {
+            self.out.send_one(conn, ServerMsg::Event { room: room.clone(), seq: e.seq, event: e.event });
+        }
+        Ok(())
+    }
+}
+
+fn local_conn(location: &Location) -> Option<ConnId> {
+    match location {
+        Location::Local(c) => Some(*c),
+        Location::Remote(_) => None,
+    }
+}
+
+fn set_role(out: &mut crate::engine::Outbox, room: &mut Room, now: u64, idx: usize, role: Role, by: Option<String>) {
+    room.participants[idx].role = role;
+    room.record_role(idx);
+    let pid = room.participants[idx].id.clone();
+    if role == Role::Viewer {
+        stop_speaking(out, room, now, idx);
+    }
+    if role > Role::Viewer {
+        if let Some(pos) = room.hands.iter().position(|h| *h == pid) {
+            room.hands.remove(pos);
+            out.emit(room, now, Event::HandLowered { participant: pid.clone(), reason: HandReason::Accepted });
+        }
+    }
+    out.emit(room, now, Event::RoleChanged { participant: pid, role, by });
+}
+
+fn set_muted(out: &mut crate::engine::Outbox, room: &mut Room, now: u64, idx: usize, muted: bool, by: Option<String>) {
+    if room.participants[idx].muted == muted {
+        return;
+    }
+    room.participants[idx].muted = muted;
+    if muted {
+        stop_speaking(out, room, now, idx);
+    }
+    let participant = room.participants[idx].id.clone();
+    out.emit(room, now, Event::Muted { participant, muted, by });
+}
+
+fn stop_speaking(out: &mut crate::engine::Outbox, room: &mut Room, now: u64, idx: usize) {
+    if room.participants[idx].speaking.reset() {
+        let participant = room.participants[idx].id.clone();
+        out.announce(room, now, Presence::Speaking { participant, speaking: false });
+    }
+}
+
+/// The host left: a moderator takes over, else the longest-present speaker.
+fn hand_over(out: &mut crate::engine::Outbox, room: &mut Room, now: u64, gone: &Participant) {
+    let successor = room
+        .participants
+        .iter()
+        .position(|p| p.role == Role::Moderator)
+        .or_else(|| room.participants.iter().position(|p| p.role == Role::Speaker));
+    if !gone.guest {
+        room.roles.insert(gone.identity.clone(), Role::Moderator);
+    }
+    if let Some(idx) = successor {
+        set_role(out, room, now, idx, Role::Host, None);
+    }
+}

@@ -1,0 +1,68 @@
+//! Tunables of the engine; every limit and timer in one serializable place.
+
+use crate::limits::RateLimit;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// How often presence is swept.
+    pub sweep_interval_ms: u64,
+    /// A participant not heard from for this long is removed as a ghost.
+    pub presence_timeout_ms: u64,
+    /// A typing indicator lasts this long after the last `typing`.
+    pub typing_ttl_ms: u64,
+    /// Speaking starts after this many consecutive loud voice frames...
+    pub speaking_on_frames: u8,
+    /// ...where loud means level (−dBov) at most this...
+    pub speaking_level: u8,
+    /// ...and stops after this long without a loud frame.
+    pub speaking_hangover_ms: u64,
+    /// At most this many loudest speakers are forwarded at once.
+    pub max_forwarded_speakers: usize,
+    /// A stream counts as active for the loudest-K choice this long after its last frame.
+    pub active_stream_ms: u64,
+    /// Audio stops to a client with more unacknowledged frames than this.
+    pub flow_window_frames: u32,
+    pub max_control_bytes: usize,
+    pub max_rooms: usize,
+    /// Upper bound for a room's capacity setting.
+    pub max_participants: u32,
+    pub max_chat_chars: usize,
+    pub max_name_chars: usize,
+    pub chat_history: usize,
+    pub event_ring: usize,
+    pub control_rate: RateLimit,
+    pub audio_rate: RateLimit,
+    /// Per peer node: all its users' control messages together.
+    pub peer_rate: RateLimit,
+    /// Heartbeat to hosts of rooms we proxy, and probe interval while one is unreachable.
+    pub peer_heartbeat_ms: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            sweep_interval_ms: 30_000,
+            presence_timeout_ms: 60_000,
+            typing_ttl_ms: 5_000,
+            speaking_on_frames: 3,
+            speaking_level: 50,
+            speaking_hangover_ms: 500,
+            max_forwarded_speakers: 3,
+            active_stream_ms: 300,
+            flow_window_frames: 24,
+            max_control_bytes: 64 * 1024,
+            max_rooms: 32,
+            max_participants: 200,
+            max_chat_chars: 2_000,
+            max_name_chars: 32,
+            chat_history: 200,
+            event_ring: 256,
+            control_rate: RateLimit { burst: 20, per_second: 10 },
+            audio_rate: RateLimit { burst: 100, per_second: 60 },
+            peer_rate: RateLimit { burst: 400, per_second: 200 },
+            peer_heartbeat_ms: 10_000,
+        }
+    }
+}

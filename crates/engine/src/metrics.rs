@@ -1,0 +1,72 @@
+//! Counters the shell serves on `/api/metrics`.
+
+use serde::{Deserialize, Serialize};
+
+/// Why an incoming audio frame was not forwarded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropReason {
+    /// Not a valid frame (see the codec's error codes).
+    Malformed,
+    /// Over the connection's audio rate.
+    RateLimited,
+    /// The sender is not in a room (or the peer has no such participant).
+    NotMember,
+    /// The sender's role may not speak.
+    NotAllowed,
+    /// Muted by a moderator or by itself.
+    Muted,
+    /// Not among the K loudest streams right now.
+    NotLoudest,
+    /// The connection is unknown (e.g. after a restart).
+    UnknownConnection,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DropCounts {
+    pub malformed: u64,
+    pub rate_limited: u64,
+    pub not_member: u64,
+    pub not_allowed: u64,
+    pub muted: u64,
+    pub not_loudest: u64,
+    pub unknown_connection: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Metrics {
+    pub frames_in: u64,
+    /// Copies handed to local connections.
+    pub frames_out: u64,
+    /// Copies appended to peer batches.
+    pub frames_to_peers: u64,
+    pub frames_dropped: DropCounts,
+    /// Deliveries skipped because the client had too many unacknowledged frames.
+    pub flow_control_skips: u64,
+    pub sequence_gaps: u64,
+    pub control_in: u64,
+    pub control_errors: u64,
+    pub control_rate_limited: u64,
+    pub peer_messages_in: u64,
+    pub peer_messages_out: u64,
+    pub peer_messages_refused: u64,
+    pub peer_unreachable: u64,
+    pub connections: u64,
+    pub rooms: u64,
+    pub participants: u64,
+    pub proxied_rooms: u64,
+}
+
+impl Metrics {
+    pub fn count_drop(&mut self, reason: DropReason) {
+        let d = &mut self.frames_dropped;
+        match reason {
+            DropReason::Malformed => d.malformed += 1,
+            DropReason::RateLimited => d.rate_limited += 1,
+            DropReason::NotMember => d.not_member += 1,
+            DropReason::NotAllowed => d.not_allowed += 1,
+            DropReason::Muted => d.muted += 1,
+            DropReason::NotLoudest => d.not_loudest += 1,
+            DropReason::UnknownConnection => d.unknown_connection += 1,
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! Messages between voice-chat processes on different nodes (docs/protocol.md, "Peer nodes").
+//! The node hosting a room is authoritative; a peer node proxies its local users' sockets.
+
+use crate::error::EngineError;
+use crate::protocol::{ClientMsg, LoggedEvent, ParticipantId, Presence, Resume, RoomId, ServerMsg, Snapshot, Welcome, PROTOCOL_VERSION};
+use serde::{Deserialize, Serialize};
+
+/// Largest peer control message accepted (a snapshot with full chat history fits easily).
+pub const MAX_PEER_MESSAGE_BYTES: usize = 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PeerEnvelope {
+    pub v: u32,
+    /// Random per engine start: a new value means the sender restarted and lost its state.
+    pub session: String,
+    /// Per destination node, +1 per message; duplicates (seq not above the last) are ignored.
+    pub seq: u64,
+    pub msg: PeerMsg,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum PeerMsg {
+    // ---- proxy node → host node ----
+    /// Join `room` on behalf of a local user; answered by `joined` or `join_refused`.
+    Join {
+        room: RoomId,
+        join_ref: u64,
+        name: String,
+        invite: Option<String>,
+        resume: Option<Resume>,
+    },
+    /// A control message of one proxied participant.
+    Control {
+        room: RoomId,
+        participant: ParticipantId,
+        msg: ClientMsg,
+        #[serde(rename = "ref")]
+        reference: Option<String>,
+    },
+    /// The participant's socket dropped; it may resume until the presence timeout.
+    Detach { room: RoomId, participant: ParticipantId },
+    /// Liveness of the proxy node (all its participants); answered by `heartbeat_ack`.
+    Heartbeat {},
+    // ---- host node → proxy node ----
+    Joined { room: RoomId, join_ref: u64, welcome: Welcome },
+    JoinRefused { room: RoomId, join_ref: u64, error: EngineError },
+    /// A room event, once per peer node; it fans it out to its participants in the room.
+    Event { room: RoomId, event: LoggedEvent },
+    Presence { room: RoomId, event: Presence },
+    /// The room state, when the peer is too far behind for events.
+    Snapshot { room: RoomId, snapshot: Snapshot },
+    /// A message for one participant only (errors, pong-less replies, replays).
+    Direct { room: RoomId, participant: ParticipantId, msg: ServerMsg },
+    HeartbeatAck {},
+}
+
+impl PeerEnvelope {
+    pub fn new(session: &str, seq: u64, msg: PeerMsg) -> Self {
+        Self { v: PROTOCOL_VERSION, session: session.to_string(), seq, msg }
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("peer messages serialize")
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(bytes)
+    }
+}

@@ -1,0 +1,564 @@
+//! Rooms across nodes. The hosting node is authoritative; a user's own node proxies its
+//! socket: it forwards the user's join and control messages, fans the host's events and audio
+//! out to its local users, and keeps a mirror of the room (for speak permission and gaps).
+
+use crate::commands::{Authority, JoinRequest};
+use crate::engine::{Engine, Membership, Output, ProxyMember, ProxyRoom};
+use crate::error::{EngineError, ErrorCode};
+use crate::event_log::Since;
+use crate::loudest::LoudestSet;
+use crate::peer::{PeerEnvelope, PeerMsg, MAX_PEER_MESSAGE_BYTES};
+use crate::protocol::{ClientMsg, Event, LeaveReason, LoggedEvent, Resume, ServerMsg, PROTOCOL_VERSION};
+use crate::room::Location;
+use crate::ConnId;
+use thiserror::Error;
+
+/// Why a peer message was ignored (the shell may log it; state did not change).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum PeerRefusal {
+    #[error("peer message too large")]
+    TooLarge,
+    #[error("peer message malformed: {0}")]
+    Malformed(String),
+    #[error("unsupported peer protocol version {0}")]
+    UnsupportedVersion(u32),
+    #[error("peer over its rate limit")]
+    RateLimited,
+    #[error("duplicate peer message")]
+    Duplicate,
+}
+
+impl Engine {
+    // ------------------------------------------------------------------ proxy side (user's node)
+
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn proxy_join(
+        &mut self,
+        now: u64,
+        conn: ConnId,
+        host: String,
+        room: String,
+        name: String,
+        invite: Option<String>,
+        resume: Option<Resume>,
+    ) -> Result<(), EngineError> {
+        if !self.out.reachable(&host) {
+            return Err(EngineError::new(ErrorCode::HostUnreachable));
+        }
+        let max_rooms = self.cfg.max_rooms;
+        let known = self.proxies.get(&host).is_some_and(|r| r.contains_key(&room));
+        if !known && self.proxies.values().map(|r| r.len()).sum::<usize>() >= max_rooms {
+            return Err(EngineError::new(ErrorCode::TooManyRooms));
+        }
+        self.next_join_ref += 1;
+        let join_ref = self.next_join_ref;
+        let proxy = self
+            .proxies
+            .entry(host.clone())
+            .or_default()
+            .entry(room.clone())
+            .or_insert_with(|| ProxyRoom { mirror: None, members: Vec::new(), loudest: LoudestSet::with_capacity(16) });
+        proxy.members.push(ProxyMember {
+            conn,
+            join_ref,
+            joined_ms: now,
+            name: name.clone(),
+            invite: invite.clone(),
+            participant: None,
+            stream: 0,
+            resume_token: resume.as_ref().map(|r| r.token.clone()),
+        });
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.membership = Some(Membership::Remote { host: host.clone(), room: room.clone() });
+        }
+        self.out.to_peer(&host, now, PeerMsg::Join { room, join_ref, name, invite, resume });
+        Ok(())
+    }
+
+    pub(crate) fn proxy_control(
+        &mut self,
+        now: u64,
+        conn: ConnId,
+        host: &str,
+        room: &str,
+        msg: ClientMsg,
+        reference: Option<String>,
+    ) -> Result<(), EngineError> {
+        let proxy = self.proxies.get_mut(host).and_then(|r| r.get_mut(room)).ok_or(EngineError::new(ErrorCode::NotJoined))?;
+        let idx = proxy.members.iter().position(|m| m.conn == conn).ok_or(EngineError::new(ErrorCode::NotJoined))?;
+        let participant = proxy.members[idx].participant.clone().ok_or(EngineError::new(ErrorCode::NotJoined))?;
+        if !self.out.reachable(host) {
+            return Err(EngineError::new(ErrorCode::HostUnreachable));
+        }
+        let leaving = matches!(msg, ClientMsg::Leave {});
+        if leaving {
+            proxy.members.remove(idx);
+            self.drop_empty_proxy(host, room);
+            if let Some(c) = self.conns.get_mut(&conn) {
+                c.membership = None;
+            }
+        }
+        self.out.to_peer(host, now, PeerMsg::Control { room: room.to_string(), participant, msg, reference });
+        Ok(())
+    }
+
+    pub(crate) fn proxy_detach(&mut self, now: u64, host: &str, room: &str, conn: ConnId) {
+        let Some(proxy) = self.proxies.get_mut(host).and_then(|r| r.get_mut(room)) else { return };
+        let Some(idx) = proxy.members.iter().position(|m| m.conn == conn) else { return };
+        let member = proxy.members.remove(idx);
+        self.drop_empty_proxy(host, room);
+        if let Some(participant) = member.participant {
+            if self.out.reachable(host) {
+                self.out.to_peer(host, now, PeerMsg::Detach { room: room.to_string(), participant });
+            }
+        }
+    }
+
+    fn drop_empty_proxy(&mut self, host: &str, room: &str) {
+        if let Some(rooms) = self.proxies.get_mut(host) {
+            if rooms.get(room).is_some_and(|p| p.members.is_empty()) {
+                rooms.remove(room);
+            }
+            if rooms.is_empty() {
+                self.proxies.remove(host);
+            }
+        }
+    }
+
+    /// Local users of proxied rooms that went silent: leave for them and close their socket.
+    /// Joins the host never answered: give up.
+    pub(crate) fn proxy_sweep(&mut self, now: u64) {
+        let timeout = self.cfg.presence_timeout_ms;
+        let mut gone: Vec<(String, String, ConnId, Option<String>)> = Vec::new();
+        for (host, rooms) in &self.proxies {
+            for (room, proxy) in rooms {
+                for m in &proxy.members {
+                    let last = self.conns.get(&m.conn).map_or(0, |c| c.last_seen_ms);
+                    let silent = now.saturating_sub(last) >= timeout;
+                    let unanswered = m.participant.is_none() && now.saturating_sub(m.joined_ms) >= timeout;
+                    if silent || unanswered {
+                        gone.push((host.clone(), room.clone(), m.conn, m.participant.clone()));
+                    }
+                }
+            }
+        }
+        for (host, room, conn, participant) in gone {
+            if let Some(proxy) = self.proxies.get_mut(&host).and_then(|r| r.get_mut(&room)) {
+                proxy.members.retain(|m| m.conn != conn);
+            }
+            self.drop_empty_proxy(&host, &room);
+            if let Some(c) = self.conns.get_mut(&conn) {
+                c.membership = None;
+            }
+            match participant {
+                Some(participant) => {
+                    if self.out.reachable(&host) {
+                        let msg = ClientMsg::Leave {};
+                        self.out.to_peer(&host, now, PeerMsg::Control { room, participant, msg, reference: None });
+                    }
+                    self.out.queue.push_back(Output::Close { conn });
+                }
+                None => self.out.error(conn, &EngineError::new(ErrorCode::HostUnreachable), None),
+            }
+        }
+    }
+
+    fn proxy_conns(&self, host: &str, room: &str) -> Vec<ConnId> {
+        self.proxies
+            .get(host)
+            .and_then(|r| r.get(room))
+            .map(|p| p.members.iter().filter(|m| m.participant.is_some()).map(|m| m.conn).collect())
+            .unwrap_or_default()
+    }
+
+    /// Re-joins a local user whose participant the host no longer has (host restarted, or
+    /// the participant timed out while the host was unreachable).
+    fn proxy_rejoin(&mut self, now: u64, host: &str, room: &str, conn: ConnId) {
+        self.next_join_ref += 1;
+        let join_ref = self.next_join_ref;
+        let Some(proxy) = self.proxies.get_mut(host).and_then(|r| r.get_mut(room)) else { return };
+        let Some(m) = proxy.members.iter_mut().find(|m| m.conn == conn) else { return };
+        let resume = m.resume_token.clone().map(|token| Resume { token, last_seq: 0 });
+        m.participant = None;
+        m.join_ref = join_ref;
+        m.joined_ms = now;
+        let (name, invite) = (m.name.clone(), m.invite.clone());
+        self.out.to_peer(host, now, PeerMsg::Join { room: room.to_string(), join_ref, name, invite, resume });
+    }
+
+    /// Applies a host event to the mirror and fans it out. False: gap, sync requested.
+    fn proxy_event(&mut self, now: u64, host: &str, room: &str, logged: LoggedEvent) -> bool {
+        let Some(proxy) = self.proxies.get_mut(host).and_then(|r| r.get_mut(room)) else { return true };
+        let Some(mirror) = proxy.mirror.as_mut() else { return true };
+        if logged.seq <= mirror.seq {
+            return true;
+        }
+        if !mirror.apply(&logged) {
+            let last_seq = mirror.seq;
+            self.out.to_peer(host, now, PeerMsg::Control {
+                room: room.to_string(),
+                participant: String::new(),
+                msg: ClientMsg::Sync { last_seq },
+                reference: None,
+            });
+            return false;
+        }
+        let conns = self.proxy_conns(host, room);
+        self.out.send(conns, ServerMsg::Event { room: room.to_string(), seq: logged.seq, event: logged.event.clone() });
+        match &logged.event {
+            Event::Left { participant, reason } => {
+                let close = *reason == LeaveReason::Kicked;
+                self.proxy_forget(host, room, participant, close);
+            }
+            Event::GhostRemoved { participant } => {
+                // Our user is still here (else it would have left): join it again.
+                if let Some(conn) = self.proxy_member_conn(host, room, participant) {
+                    self.proxy_rejoin(now, host, room, conn);
+                }
+            }
+            Event::Closed { .. } => {
+                let conns: Vec<ConnId> = self
+                    .proxies
+                    .get(host)
+                    .and_then(|r| r.get(room))
+                    .map(|p| p.members.iter().map(|m| m.conn).collect())
+                    .unwrap_or_default();
+                for conn in conns {
+                    if let Some(c) = self.conns.get_mut(&conn) {
+                        c.membership = None;
+                    }
+                }
+                if let Some(rooms) = self.proxies.get_mut(host) {
+                    rooms.remove(room);
+                }
+                self.drop_empty_proxy(host, room);
+            }
+            _ => {}
+        }
+        true
+    }
+
+    fn proxy_member_conn(&self, host: &str, room: &str, participant: &str) -> Option<ConnId> {
+        let proxy = self.proxies.get(host)?.get(room)?;
+        proxy.members.iter().find(|m| m.participant.as_deref() == Some(participant)).map(|m| m.conn)
+    }
+
+    fn proxy_forget(&mut self, host: &str, room: &str, participant: &str, close: bool) {
+        let Some(conn) = self.proxy_member_conn(host, room, participant) else { return };
+        if let Some(proxy) = self.proxies.get_mut(host).and_then(|r| r.get_mut(room)) {
+            proxy.members.retain(|m| m.conn != conn);
+        }
+        self.drop_empty_proxy(host, room);
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.membership = None;
+        }
+        if close {
+            self.out.queue.push_back(Output::Close { conn });
+        }
+    }
+
+    // ------------------------------------------------------------------ both sides
+
+    /// A control message from the voice-chat process on `from_node` (the runtime's source
+    /// node, which it authenticates). Refused messages change nothing.
+    pub fn handle_peer_message(&mut self, now_ms: u64, from_node: &str, bytes: &[u8]) -> Result<(), PeerRefusal> {
+        self.out.metrics.peer_messages_in += 1;
+        let result = self.peer_message(now_ms, from_node, bytes);
+        if result.is_err() {
+            self.out.metrics.peer_messages_refused += 1;
+        }
+        result
+    }
+
+    fn peer_message(&mut self, now: u64, from: &str, bytes: &[u8]) -> Result<(), PeerRefusal> {
+        if bytes.len() > MAX_PEER_MESSAGE_BYTES {
+            return Err(PeerRefusal::TooLarge);
+        }
+        let envelope = PeerEnvelope::from_bytes(bytes).map_err(|e| PeerRefusal::Malformed(e.to_string()))?;
+        if envelope.v != PROTOCOL_VERSION {
+            return Err(PeerRefusal::UnsupportedVersion(envelope.v));
+        }
+        let link = self.out.link(from, now);
+        if !link.bucket.try_take(now) {
+            return Err(PeerRefusal::RateLimited);
+        }
+        let restarted = link.in_session.as_ref().is_some_and(|s| *s != envelope.session);
+        if restarted || link.in_session.is_none() {
+            link.in_session = Some(envelope.session.clone());
+            link.in_seq = 0;
+        }
+        if envelope.seq <= link.in_seq {
+            return Err(PeerRefusal::Duplicate);
+        }
+        link.in_seq = envelope.seq;
+        link.last_heard_ms = now;
+        let came_back = !link.reachable;
+        link.reachable = true;
+        if restarted {
+            self.peer_restarted(now, from);
+        } else if came_back {
+            self.peer_came_back(now, from);
+        }
+        self.dispatch_peer(now, from, envelope.msg);
+        Ok(())
+    }
+
+    fn dispatch_peer(&mut self, now: u64, from: &str, msg: PeerMsg) {
+        match msg {
+            PeerMsg::Heartbeat {} => self.out.to_peer(from, now, PeerMsg::HeartbeatAck {}),
+            PeerMsg::HeartbeatAck {} => {}
+            PeerMsg::Join { room, join_ref, name, invite, resume } => {
+                let req = JoinRequest {
+                    name,
+                    invite,
+                    resume,
+                    identity: Some(from.to_string()),
+                    node: from.to_string(),
+                    location: Location::Remote(from.to_string()),
+                };
+                match self.host_join(now, &room, req) {
+                    Ok(outcome) => {
+                        let participant = outcome.welcome.participant.clone();
+                        self.out.to_peer(from, now, PeerMsg::Joined { room: room.clone(), join_ref, welcome: outcome.welcome });
+                        for e in outcome.replay {
+                            let msg = ServerMsg::Event { room: room.clone(), seq: e.seq, event: e.event };
+                            self.out.to_peer(from, now, PeerMsg::Direct { room: room.clone(), participant: participant.clone(), msg });
+                        }
+                    }
+                    Err(error) => self.out.to_peer(from, now, PeerMsg::JoinRefused { room, join_ref, error }),
+                }
+            }
+            PeerMsg::Control { room, participant, msg, reference } => {
+                if let Err(err) = self.peer_control(now, from, &room, &participant, msg) {
+                    self.out.metrics.control_errors += 1;
+                    let msg = ServerMsg::error(&err, reference);
+                    self.out.to_peer(from, now, PeerMsg::Direct { room, participant, msg });
+                }
+            }
+            PeerMsg::Detach { room, participant } => {
+                let Some(r) = self.rooms.get_mut(&room) else { return };
+                let Some(i) = r.index_of(&participant).filter(|&i| r.participants[i].is_remote_of(from)) else { return };
+                if r.participants[i].connected {
+                    r.participants[i].connected = false;
+                    r.participants[i].last_seen_ms = now;
+                    self.out.emit(r, now, Event::Reconnecting { participant });
+                }
+            }
+            PeerMsg::Joined { room, join_ref, welcome } => {
+                let Some(proxy) = self.proxies.get_mut(from).and_then(|r| r.get_mut(&room)) else {
+                    self.leave_orphan(now, from, room, welcome.participant);
+                    return;
+                };
+                let Some(m) = proxy.members.iter_mut().find(|m| m.join_ref == join_ref && m.participant.is_none()) else {
+                    self.leave_orphan(now, from, room, welcome.participant);
+                    return;
+                };
+                m.participant = Some(welcome.participant.clone());
+                m.stream = welcome.stream;
+                m.resume_token = Some(welcome.resume_token.clone());
+                let conn = m.conn;
+                if let Some(s) = &welcome.snapshot {
+                    if proxy.mirror.as_ref().is_none_or(|mirror| mirror.seq <= s.seq) {
+                        proxy.mirror = Some(s.clone());
+                    }
+                }
+                self.out.send_one(conn, ServerMsg::Welcome(welcome));
+            }
+            PeerMsg::JoinRefused { room, join_ref, error } => {
+                let Some(proxy) = self.proxies.get_mut(from).and_then(|r| r.get_mut(&room)) else { return };
+                let Some(idx) = proxy.members.iter().position(|m| m.join_ref == join_ref && m.participant.is_none()) else { return };
+                let conn = proxy.members.remove(idx).conn;
+                self.drop_empty_proxy(from, &room);
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.membership = None;
+                }
+                self.out.error(conn, &error, None);
+            }
+            PeerMsg::Event { room, event } => {
+                self.proxy_event(now, from, &room, event);
+            }
+            PeerMsg::Presence { room, event } => {
+                let conns = self.proxy_conns(from, &room);
+                self.out.send(conns, ServerMsg::Presence { room, event });
+            }
+            PeerMsg::Snapshot { room, snapshot } => {
+                let Some(proxy) = self.proxies.get_mut(from).and_then(|r| r.get_mut(&room)) else { return };
+                proxy.mirror = Some(snapshot.clone());
+                let missing: Vec<ConnId> = proxy
+                    .members
+                    .iter()
+                    .filter(|m| m.participant.as_ref().is_some_and(|p| !snapshot.participants.iter().any(|i| &i.id == p)))
+                    .map(|m| m.conn)
+                    .collect();
+                let conns = self.proxy_conns(from, &room);
+                self.out.send(conns, ServerMsg::Snapshot { room: room.clone(), seq: snapshot.seq, snapshot });
+                for conn in missing {
+                    self.proxy_rejoin(now, from, &room, conn);
+                }
+            }
+            PeerMsg::Direct { room, participant, msg } => {
+                if let Some(conn) = self.proxy_member_conn(from, &room, &participant) {
+                    self.out.send_one(conn, msg);
+                }
+            }
+        }
+    }
+
+    /// The host welcomed a user we no longer have: take it out again.
+    fn leave_orphan(&mut self, now: u64, host: &str, room: String, participant: String) {
+        self.out.to_peer(host, now, PeerMsg::Control { room, participant, msg: ClientMsg::Leave {}, reference: None });
+    }
+
+    /// Host side: one proxied participant's control message.
+    fn peer_control(&mut self, now: u64, from: &str, room_id: &str, participant: &str, msg: ClientMsg) -> Result<(), EngineError> {
+        let room = self.rooms.get_mut(room_id).ok_or(EngineError::new(ErrorCode::RoomNotFound))?;
+        if participant.is_empty() {
+            // Room-level sync for the peer's mirror: allowed to member nodes only.
+            let ClientMsg::Sync { last_seq } = msg else { return Err(EngineError::new(ErrorCode::NotMember)) };
+            if !room.participants.iter().any(|p| p.is_remote_of(from)) {
+                return Err(EngineError::new(ErrorCode::NotMember));
+            }
+            match room.log.since(last_seq) {
+                Since::Missed(events) => {
+                    for event in events {
+                        self.out.to_peer(from, now, PeerMsg::Event { room: room_id.to_string(), event });
+                    }
+                }
+                Since::SnapshotNeeded => {
+                    let snapshot = room.snapshot(&self.our_node);
+                    self.out.to_peer(from, now, PeerMsg::Snapshot { room: room_id.to_string(), snapshot });
+                }
+            }
+            return Ok(());
+        }
+        let idx = room
+            .index_of(participant)
+            .filter(|&i| room.participants[i].is_remote_of(from))
+            .ok_or(EngineError::new(ErrorCode::NotMember))?;
+        room.participants[idx].last_seen_ms = now;
+        match msg {
+            ClientMsg::Sync { last_seq } => {
+                let replies: Vec<ServerMsg> = match room.log.since(last_seq) {
+                    Since::Missed(events) => events
+                        .into_iter()
+                        .map(|e| ServerMsg::Event { room: room_id.to_string(), seq: e.seq, event: e.event })
+                        .collect(),
+                    Since::SnapshotNeeded => {
+                        let snapshot = room.snapshot(&self.our_node);
+                        vec![ServerMsg::Snapshot { room: room_id.to_string(), seq: snapshot.seq, snapshot }]
+                    }
+                };
+                for msg in replies {
+                    let participant = participant.to_string();
+                    self.out.to_peer(from, now, PeerMsg::Direct { room: room_id.to_string(), participant, msg });
+                }
+                Ok(())
+            }
+            ClientMsg::Ping { .. } => Ok(()),
+            other => self.room_command(now, room_id, Authority::Participant(participant), other),
+        }
+    }
+
+    /// The shell could not deliver a message to `node` (offline or timeout).
+    pub fn handle_peer_unreachable(&mut self, now_ms: u64, node: &str) {
+        self.out.metrics.peer_unreachable += 1;
+        let link = self.out.link(node, now_ms);
+        if !link.reachable {
+            return;
+        }
+        link.reachable = false;
+        link.batch.clear();
+        // Host side: its users are reconnecting until it is back or the timeout removes them.
+        for room in self.rooms.values_mut() {
+            let lost: Vec<usize> = (0..room.participants.len())
+                .filter(|&i| room.participants[i].is_remote_of(node) && room.participants[i].connected)
+                .collect();
+            for i in lost {
+                room.participants[i].connected = false;
+                room.participants[i].last_seen_ms = now_ms;
+                let participant = room.participants[i].id.clone();
+                self.out.emit(room, now_ms, Event::Reconnecting { participant });
+            }
+        }
+        // Proxy side: tell our users; joins in flight fail.
+        let rooms: Vec<String> = self.proxies.get(node).map(|r| r.keys().cloned().collect()).unwrap_or_default();
+        for room in rooms {
+            let conns = self.proxy_conns(node, &room);
+            self.out.send(conns, ServerMsg::HostStatus { room: room.clone(), reachable: false });
+            let pending: Vec<ConnId> = self.proxies[node][&room].members.iter().filter(|m| m.participant.is_none()).map(|m| m.conn).collect();
+            for conn in pending {
+                if let Some(p) = self.proxies.get_mut(node).and_then(|r| r.get_mut(&room)) {
+                    p.members.retain(|m| m.conn != conn);
+                }
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.membership = None;
+                }
+                self.out.error(conn, &EngineError::new(ErrorCode::HostUnreachable), None);
+            }
+            self.drop_empty_proxy(node, &room);
+        }
+    }
+
+    /// A peer we had marked unreachable sent something again.
+    fn peer_came_back(&mut self, now: u64, node: &str) {
+        let room_ids: Vec<String> = self.rooms.keys().cloned().collect();
+        for room_id in room_ids {
+            let room = self.rooms.get_mut(&room_id).expect("listed");
+            let back: Vec<usize> = (0..room.participants.len())
+                .filter(|&i| room.participants[i].is_remote_of(node) && !room.participants[i].connected)
+                .collect();
+            if !room.participants.iter().any(|p| p.is_remote_of(node)) {
+                continue;
+            }
+            for i in back {
+                room.participants[i].connected = true;
+                room.participants[i].last_seen_ms = now;
+                let participant = room.participants[i].id.clone();
+                self.out.emit(room, now, Event::Reconnected { participant });
+            }
+            // It missed events while unreachable: give it the whole state.
+            let snapshot = room.snapshot(&self.our_node);
+            self.out.to_peer(node, now, PeerMsg::Snapshot { room: room_id.clone(), snapshot });
+        }
+        let rooms: Vec<(String, u64)> = self
+            .proxies
+            .get(node)
+            .map(|r| r.iter().map(|(id, p)| (id.clone(), p.mirror.as_ref().map_or(0, |m| m.seq))).collect())
+            .unwrap_or_default();
+        for (room, last_seq) in rooms {
+            let conns = self.proxy_conns(node, &room);
+            self.out.send(conns, ServerMsg::HostStatus { room: room.clone(), reachable: true });
+            let msg = ClientMsg::Sync { last_seq };
+            self.out.to_peer(node, now, PeerMsg::Control { room, participant: String::new(), msg, reference: None });
+        }
+    }
+
+    /// A peer's engine restarted: whatever it held is gone.
+    fn peer_restarted(&mut self, now: u64, node: &str) {
+        // Host side: its users' sockets died with it; they may resume until the timeout.
+        for room in self.rooms.values_mut() {
+            let lost: Vec<usize> = (0..room.participants.len())
+                .filter(|&i| room.participants[i].is_remote_of(node) && room.participants[i].connected)
+                .collect();
+            for i in lost {
+                room.participants[i].connected = false;
+                room.participants[i].last_seen_ms = now;
+                let participant = room.participants[i].id.clone();
+                self.out.emit(room, now, Event::Reconnecting { participant });
+            }
+        }
+        // Proxy side: the host lost our participants; join everyone again.
+        let members: Vec<(String, ConnId)> = self
+            .proxies
+            .get(node)
+            .map(|rooms| rooms.iter().flat_map(|(room, p)| p.members.iter().map(move |m| (room.clone(), m.conn))).collect())
+            .unwrap_or_default();
+        for (room, conn) in members {
+            if let Some(p) = self.proxies.get_mut(node).and_then(|r| r.get_mut(&room)) {
+                p.mirror = None;
+            }
+            self.proxy_rejoin(now, node, &room, conn);
+        }
+    }
+}
+

@@ -1,0 +1,321 @@
+//! The audio hot path: no allocation per frame (recipient lists and peer batches are reused).
+
+use crate::audio::{append_room_marker, decode_ack, decode_frame, next_batch_record, set_stream_id, BatchRecord, FrameHeader, KIND_ACK};
+use crate::config::Config;
+use crate::engine::{Conn, Engine, Membership, Outbox, PeerLink};
+use crate::metrics::{DropReason, Metrics};
+use crate::protocol::Presence;
+use crate::roles::Role;
+use crate::room::{Location, Room};
+use crate::speaking::SpeakingParams;
+use crate::ConnId;
+use std::collections::BTreeMap;
+
+/// Where one accepted frame goes: the shell pushes the (rewritten) frame to each of `conns`.
+/// Copies for peer nodes were appended to their batches (see `flush_peer_batches`).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Relay<'a> {
+    pub conns: &'a [ConnId],
+    pub peer_copies: usize,
+}
+
+impl Relay<'_> {
+    pub const NONE: Relay<'static> = Relay { conns: &[], peer_copies: 0 };
+}
+
+/// Flow control: may one more frame go to this connection?
+fn admit(conns: &mut BTreeMap<ConnId, Conn>, conn: ConnId, window: u32, metrics: &mut Metrics) -> bool {
+    let Some(c) = conns.get_mut(&conn) else { return false };
+    if c.pushed.wrapping_sub(c.acked) >= window {
+        metrics.flow_control_skips += 1;
+        return false;
+    }
+    c.pushed = c.pushed.wrapping_add(1);
+    true
+}
+
+fn append_to_batch(link: &mut PeerLink, room: &str, frame: &[u8]) {
+    if link.batch.is_empty() || link.batch_room != room {
+        append_room_marker(room, &mut link.batch);
+        link.batch_room.clear();
+        link.batch_room.push_str(room);
+    }
+    link.batch.extend_from_slice(frame);
+}
+
+/// Mutable pieces of the engine the host-side relay needs, borrowed apart from `rooms`.
+struct RelayCtx<'a> {
+    cfg: &'a Config,
+    conns: &'a mut BTreeMap<ConnId, Conn>,
+    out: &'a mut Outbox,
+    scratch: &'a mut Vec<ConnId>,
+    params: SpeakingParams,
+    frame_id: u64,
+}
+
+/// Relays a frame of participant `sender` in a room hosted here, to local sockets and to the
+/// peers of remote participants (never to `from_peer`, whose users already have it).
+fn relay_in_room(
+    ctx: &mut RelayCtx,
+    room: &mut Room,
+    sender: usize,
+    header: &FrameHeader,
+    frame: &mut [u8],
+    now: u64,
+    from_peer: Option<&str>,
+) -> Result<usize, DropReason> {
+    let p = &mut room.participants[sender];
+    if p.role == Role::Viewer {
+        return Err(DropReason::NotAllowed);
+    }
+    if p.muted || p.self_muted {
+        return Err(DropReason::Muted);
+    }
+    set_stream_id(frame, p.stream);
+    if let Some(last) = p.last_audio_seq {
+        let step = header.sequence.wrapping_sub(last);
+        if step > 1 && step < u32::MAX / 2 {
+            ctx.out.metrics.sequence_gaps += 1;
+        }
+    }
+    p.last_audio_seq = Some(header.sequence);
+    if let Some(speaking) = p.speaking.on_frame(ctx.params, now, header.voice(), header.level) {
+        let participant = p.id.clone();
+        ctx.out.announce(room, now, Presence::Speaking { participant, speaking });
+    }
+    let stream = room.participants[sender].stream;
+    if !room.loudest.admit(now, ctx.cfg.active_stream_ms, ctx.cfg.max_forwarded_speakers, stream, header.level) {
+        return Err(DropReason::NotLoudest);
+    }
+    ctx.scratch.clear();
+    let mut peer_copies = 0;
+    for (i, q) in room.participants.iter().enumerate() {
+        if i == sender || !q.connected {
+            continue;
+        }
+        match &q.location {
+            Location::Local(c) => {
+                if admit(ctx.conns, *c, ctx.cfg.flow_window_frames, &mut ctx.out.metrics) {
+                    ctx.scratch.push(*c);
+                }
+            }
+            Location::Remote(node) => {
+                if from_peer == Some(node.as_str()) {
+                    continue;
+                }
+                if let Some(link) = ctx.out.peers.get_mut(node.as_str()) {
+                    if link.reachable && link.last_frame != ctx.frame_id {
+                        link.last_frame = ctx.frame_id;
+                        append_to_batch(link, &room.id, frame);
+                        peer_copies += 1;
+                    }
+                }
+            }
+        }
+    }
+    ctx.out.metrics.frames_out += ctx.scratch.len() as u64;
+    ctx.out.metrics.frames_to_peers += peer_copies as u64;
+    Ok(peer_copies)
+}
+
+impl Engine {
+    /// A binary message from a WebSocket: an audio frame (relayed; the frame's stream id is
+    /// rewritten in place, then the shell pushes `frame` to every connection in the result)
+    /// or a receive acknowledgement (empty result).
+    pub fn handle_binary(&mut self, now_ms: u64, conn: ConnId, frame: &mut [u8]) -> Result<Relay<'_>, DropReason> {
+        if frame.first() == Some(&KIND_ACK) {
+            let Some(c) = self.conns.get_mut(&conn) else { return Err(DropReason::UnknownConnection) };
+            let received = decode_ack(frame).map_err(|_| DropReason::Malformed)?;
+            c.last_seen_ms = now_ms;
+            // An ack ahead of what we pushed would open the window forever: clamp it.
+            let ahead = received.wrapping_sub(c.pushed);
+            c.acked = if ahead != 0 && ahead < u32::MAX / 2 { c.pushed } else { received };
+            return Ok(Relay::NONE);
+        }
+        match self.relay_audio(now_ms, conn, frame) {
+            Ok(copies) => Ok(Relay { conns: &self.scratch_conns, peer_copies: copies }),
+            Err(reason) => {
+                self.out.metrics.count_drop(reason);
+                Err(reason)
+            }
+        }
+    }
+
+    fn relay_audio(&mut self, now: u64, conn: ConnId, frame: &mut [u8]) -> Result<usize, DropReason> {
+        self.out.metrics.frames_in += 1;
+        self.frame_counter += 1;
+        let params = self.speaking_params();
+        let c = self.conns.get_mut(&conn).ok_or(DropReason::UnknownConnection)?;
+        c.last_seen_ms = now;
+        if !c.audio_bucket.try_take(now) {
+            return Err(DropReason::RateLimited);
+        }
+        let header = decode_frame(frame).map_err(|_| DropReason::Malformed)?;
+        // Copy the membership into reused buffers so the connection map is free to borrow.
+        let local_stream = match &c.membership {
+            None => return Err(DropReason::NotMember),
+            Some(Membership::Local { room, stream }) => {
+                self.scratch_room.clear();
+                self.scratch_room.push_str(room);
+                Some(*stream)
+            }
+            Some(Membership::Remote { host, room }) => {
+                self.scratch_room.clear();
+                self.scratch_room.push_str(room);
+                self.scratch_host.clear();
+                self.scratch_host.push_str(host);
+                None
+            }
+        };
+        if let Some(stream) = local_stream {
+            let room = self.rooms.get_mut(self.scratch_room.as_str()).ok_or(DropReason::NotMember)?;
+            let sender = room.index_of_stream(stream).ok_or(DropReason::NotMember)?;
+            room.participants[sender].last_seen_ms = now;
+            let mut ctx = RelayCtx {
+                cfg: &self.cfg,
+                conns: &mut self.conns,
+                out: &mut self.out,
+                scratch: &mut self.scratch_conns,
+                params,
+                frame_id: self.frame_counter,
+            };
+            return relay_in_room(&mut ctx, room, sender, &header, frame, now, None);
+        }
+        let proxy = self
+            .proxies
+            .get_mut(self.scratch_host.as_str())
+            .and_then(|rooms| rooms.get_mut(self.scratch_room.as_str()))
+            .ok_or(DropReason::NotMember)?;
+        let member = proxy.members.iter().find(|m| m.conn == conn).ok_or(DropReason::NotMember)?;
+        let pid = member.participant.as_deref().ok_or(DropReason::NotMember)?;
+        let stream = member.stream;
+        let info = proxy
+            .mirror
+            .as_ref()
+            .and_then(|m| m.participants.iter().find(|p| p.id == pid))
+            .ok_or(DropReason::NotMember)?;
+        if info.role == Role::Viewer {
+            return Err(DropReason::NotAllowed);
+        }
+        if info.muted || info.self_muted {
+            return Err(DropReason::Muted);
+        }
+        set_stream_id(frame, stream);
+        // The host decides what the other nodes hear; locally the same K-loudest rule.
+        let local_ok = proxy.loudest.admit(now, self.cfg.active_stream_ms, self.cfg.max_forwarded_speakers, stream, header.level);
+        let mut copies = 0;
+        if let Some(link) = self.out.peers.get_mut(self.scratch_host.as_str()) {
+            if link.reachable {
+                append_to_batch(link, &self.scratch_room, frame);
+                copies = 1;
+                self.out.metrics.frames_to_peers += 1;
+            }
+        }
+        self.scratch_conns.clear();
+        if local_ok {
+            for m in &proxy.members {
+                if m.conn != conn
+                    && m.participant.is_some()
+                    && admit(&mut self.conns, m.conn, self.cfg.flow_window_frames, &mut self.out.metrics)
+                {
+                    self.scratch_conns.push(m.conn);
+                }
+            }
+            self.out.metrics.frames_out += self.scratch_conns.len() as u64;
+        }
+        Ok(copies)
+    }
+
+    /// Calls `send(node, batch)` for every peer with audio pending, then empties the batches
+    /// (keeping their memory). The shell sends each batch as one fire-and-forget request.
+    pub fn flush_peer_batches(&mut self, mut send: impl FnMut(&str, &[u8])) {
+        for (node, link) in self.out.peers.iter_mut() {
+            if !link.batch.is_empty() {
+                send(node, &link.batch);
+                link.batch.clear();
+            }
+        }
+    }
+
+    /// An audio batch from a peer node. Each accepted frame is handed to `deliver` with the
+    /// local connections to push it to. Returns how many frames were delivered somewhere.
+    pub fn handle_peer_audio(&mut self, now_ms: u64, from_node: &str, batch: &mut [u8], mut deliver: impl FnMut(&[u8], &[ConnId])) -> usize {
+        let mut pos = 0;
+        let mut delivered = 0;
+        let mut have_room = false;
+        let params = self.speaking_params();
+        loop {
+            let record = match next_batch_record(batch, &mut pos) {
+                None => break,
+                Some(Err(_)) => {
+                    self.out.metrics.count_drop(DropReason::Malformed);
+                    break;
+                }
+                Some(Ok(BatchRecord::Room(r))) => {
+                    self.scratch_room.clear();
+                    self.scratch_room.push_str(r);
+                    have_room = true;
+                    continue;
+                }
+                Some(Ok(BatchRecord::Frame(range))) => range,
+            };
+            self.out.metrics.frames_in += 1;
+            self.frame_counter += 1;
+            if !have_room {
+                self.out.metrics.count_drop(DropReason::NotMember);
+                continue;
+            }
+            let frame = &mut batch[record];
+            let Ok(header) = decode_frame(frame) else {
+                self.out.metrics.count_drop(DropReason::Malformed);
+                continue;
+            };
+            let result = if let Some(room) = self.rooms.get_mut(self.scratch_room.as_str()) {
+                // A room hosted here: the frame must be from that peer's own participant.
+                match room.index_of_stream(header.stream_id).filter(|&i| room.participants[i].is_remote_of(from_node)) {
+                    None => Err(DropReason::NotMember),
+                    Some(sender) => {
+                        let mut ctx = RelayCtx {
+                            cfg: &self.cfg,
+                            conns: &mut self.conns,
+                            out: &mut self.out,
+                            scratch: &mut self.scratch_conns,
+                            params,
+                            frame_id: self.frame_counter,
+                        };
+                        relay_in_room(&mut ctx, room, sender, &header, frame, now_ms, Some(from_node))
+                    }
+                }
+            } else if let Some(proxy) = self.proxies.get_mut(from_node).and_then(|r| r.get_mut(self.scratch_room.as_str())) {
+                // A room hosted by the sender: fan out to our users in it.
+                if proxy.loudest.admit(now_ms, self.cfg.active_stream_ms, self.cfg.max_forwarded_speakers, header.stream_id, header.level) {
+                    self.scratch_conns.clear();
+                    for m in &proxy.members {
+                        if m.participant.is_some()
+                            && m.stream != header.stream_id
+                            && admit(&mut self.conns, m.conn, self.cfg.flow_window_frames, &mut self.out.metrics)
+                        {
+                            self.scratch_conns.push(m.conn);
+                        }
+                    }
+                    self.out.metrics.frames_out += self.scratch_conns.len() as u64;
+                    Ok(0)
+                } else {
+                    Err(DropReason::NotLoudest)
+                }
+            } else {
+                Err(DropReason::NotMember)
+            };
+            match result {
+                Ok(_) => {
+                    if !self.scratch_conns.is_empty() {
+                        deliver(frame, &self.scratch_conns);
+                    }
+                    delivered += 1;
+                }
+                Err(reason) => self.out.metrics.count_drop(reason),
+            }
+        }
+        delivered
+    }
+}

@@ -1,0 +1,171 @@
+//! State of one room hosted on this node.
+
+use crate::error::{EngineError, ErrorCode};
+use crate::event_log::EventLog;
+use crate::loudest::LoudestSet;
+use crate::protocol::{ChatMessage, ParticipantId, ParticipantInfo, RoomId, Settings, Snapshot};
+use crate::roles::Role;
+use crate::speaking::SpeakingDetector;
+use crate::ConnId;
+use std::collections::{BTreeMap, VecDeque};
+
+/// Where a participant's connection lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A WebSocket on this node.
+    Local(ConnId),
+    /// A user of that peer node, proxied by it.
+    Remote(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Participant {
+    pub id: ParticipantId,
+    /// Who this is across reconnects: a node name (the owner of that node) or `guest:<id>`.
+    pub identity: String,
+    pub name: String,
+    pub role: Role,
+    pub stream: u16,
+    pub location: Location,
+    /// False while its connection (or its node's proxy of it) is gone; it may resume.
+    pub connected: bool,
+    pub joined_ms: u64,
+    pub last_seen_ms: u64,
+    pub muted: bool,
+    pub self_muted: bool,
+    pub guest: bool,
+    pub node: String,
+    pub resume_token: String,
+    pub typing_until: Option<u64>,
+    pub speaking: SpeakingDetector,
+    /// Last audio sequence seen on its stream, for gap counting.
+    pub last_audio_seq: Option<u32>,
+}
+
+impl Participant {
+    pub fn info(&self) -> ParticipantInfo {
+        ParticipantInfo {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            role: self.role,
+            stream: self.stream,
+            muted: self.muted,
+            self_muted: self.self_muted,
+            reconnecting: !self.connected,
+            guest: self.guest,
+            node: self.node.clone(),
+        }
+    }
+
+    pub fn is_remote_of(&self, node: &str) -> bool {
+        matches!(&self.location, Location::Remote(n) if n == node)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Room {
+    pub id: RoomId,
+    pub settings: Settings,
+    pub invite: String,
+    pub created_ms: u64,
+    /// Roles by identity (not guests), so a returning user gets its role back.
+    pub roles: BTreeMap<String, Role>,
+    /// In join order: the hand-over picks the longest-present speaker from the front.
+    pub participants: Vec<Participant>,
+    pub hands: Vec<ParticipantId>,
+    pub log: EventLog,
+    pub chat: VecDeque<ChatMessage>,
+    pub next_chat_id: u64,
+    pub next_stream: u16,
+    pub loudest: LoudestSet,
+}
+
+impl Room {
+    pub fn index_of(&self, id: &str) -> Option<usize> {
+        self.participants.iter().position(|p| p.id == id)
+    }
+
+    pub fn get(&self, id: &str) -> Result<&Participant, EngineError> {
+        self.participants.iter().find(|p| p.id == id).ok_or(EngineError::new(ErrorCode::ParticipantNotFound))
+    }
+
+    pub fn index_of_stream(&self, stream: u16) -> Option<usize> {
+        self.participants.iter().position(|p| p.stream == stream)
+    }
+
+    pub fn has_host(&self) -> bool {
+        self.participants.iter().any(|p| p.role == Role::Host)
+    }
+
+    /// Next free stream id; 0 is never used so a zeroed header is recognisably unset.
+    pub fn allocate_stream(&mut self) -> u16 {
+        loop {
+            self.next_stream = self.next_stream.wrapping_add(1);
+            if self.next_stream == 0 {
+                continue;
+            }
+            let candidate = self.next_stream;
+            if self.participants.iter().all(|p| p.stream != candidate) {
+                return candidate;
+            }
+        }
+    }
+
+    /// Trimmed, length-capped, printable, unique (case-insensitively) in the room.
+    pub fn check_name(&self, raw: &str, max_chars: usize, except: Option<&str>) -> Result<String, EngineError> {
+        let name = raw.trim();
+        let chars = name.chars().count();
+        if chars == 0 || chars > max_chars || name.chars().any(char::is_control) {
+            return Err(EngineError::with(ErrorCode::InvalidName, format!("display name must be 1 to {max_chars} characters")));
+        }
+        let lower = name.to_lowercase();
+        if self.participants.iter().any(|p| Some(p.id.as_str()) != except && p.name.to_lowercase() == lower) {
+            return Err(EngineError::new(ErrorCode::NameTaken));
+        }
+        Ok(name.to_string())
+    }
+
+    pub fn snapshot(&self, host: &str) -> Snapshot {
+        Snapshot {
+            room: self.id.clone(),
+            host: host.to_string(),
+            settings: self.settings.clone(),
+            participants: self.participants.iter().map(Participant::info).collect(),
+            hands: self.hands.clone(),
+            chat: self.chat.iter().cloned().collect(),
+            seq: self.log.last_seq(),
+        }
+    }
+
+    /// Peer nodes with at least one participant in this room.
+    pub fn peer_nodes(&self) -> Vec<String> {
+        let mut nodes: Vec<String> = Vec::new();
+        for p in &self.participants {
+            if let Location::Remote(n) = &p.location {
+                if !nodes.contains(n) {
+                    nodes.push(n.clone());
+                }
+            }
+        }
+        nodes
+    }
+
+    /// Connected local connections of the room.
+    pub fn local_conns(&self) -> Vec<ConnId> {
+        self.participants
+            .iter()
+            .filter(|p| p.connected)
+            .filter_map(|p| match p.location {
+                Location::Local(c) => Some(c),
+                Location::Remote(_) => None,
+            })
+            .collect()
+    }
+
+    pub fn record_role(&mut self, idx: usize) {
+        let p = &self.participants[idx];
+        if !p.guest {
+            self.roles.insert(p.identity.clone(), p.role);
+        }
+    }
+}
