@@ -138,14 +138,18 @@ export class RoomConnection {
     return true;
   }
 
-  leave(): void {
+  /**
+   * Leaves the room. On page unload pass `notify: false`: the page is going away and must not
+   * react as if the user had left (a reload rejoins).
+   */
+  leave({ notify = true }: { notify?: boolean } = {}): void {
     this.closedByUs = true;
     if (this.socket?.readyState === OPEN) {
       this.socket.send(encodeClientMessage({ type: 'leave' }));
     }
     this.teardown(1000, 'left');
     this.status = 'ended';
-    this.changed();
+    if (notify) this.changed();
   }
 
   private open(): void {

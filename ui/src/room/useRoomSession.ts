@@ -67,12 +67,12 @@ export function useRoomSession(options: SessionOptions) {
         showError(e, 'Audio is unavailable (chat still works)');
       });
     conn.start();
-    const onHide = () => conn.leave();
+    const onHide = () => conn.leave({ notify: false });
     window.addEventListener('pagehide', onHide);
     return () => {
       disposed = true;
       window.removeEventListener('pagehide', onHide);
-      conn.leave();
+      conn.leave({ notify: false });
       void audio?.close();
       setEngine(null);
       setMicOpen(false);
