@@ -44,8 +44,21 @@ describe('parseResponse', () => {
 
 describe('inviteLink', () => {
   it('points at the room page under the process with token and host node', () => {
-    expect(inviteLink('http://127.0.0.1:8080', { id: 'r1', name: 'x', invite: 'tok' }, 'alice.os')).toBe(
+    expect(inviteLink('http://127.0.0.1:8080', { id: 'r1', invite: 'tok' }, 'alice.os')).toBe(
       'http://127.0.0.1:8080/voice-chat:voice-chat:template.os/room/r1?invite=tok&node=alice.os',
     );
+  });
+});
+
+describe('roomName', () => {
+  it('reads the name from the settings of the engine summary', async () => {
+    const { roomName } = await import('./client');
+    expect(
+      roomName({
+        id: 'r1',
+        settings: { name: 'Stand-up', capacity: 5, default_role: 'speaker', guests_allowed: false, guests_may_speak: false },
+      }),
+    ).toBe('Stand-up');
+    expect(roomName({ id: 'r1' })).toBe('r1');
   });
 });

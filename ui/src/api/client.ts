@@ -2,7 +2,7 @@
 // Handlers with arguments take a hyperapp-style body on POST /api: {"Method": args}; results
 // come back as {"Ok": value} or {"Err": {code, message}}.
 
-import type { Role, Settings } from '../protocol/control';
+import type { Settings } from '../protocol/control';
 import { PROCESS_BASE } from './base';
 
 export interface AppInfo {
@@ -12,23 +12,27 @@ export interface AppInfo {
   node?: string;
 }
 
+/** A room as the list and lookups give it (the engine's RoomSummary; older shapes tolerated). */
 export interface RoomSummary {
   id: string;
-  name: string;
-  host?: string;
   settings?: Settings;
   participants?: number;
-  invite?: string | null;
+  seq?: number;
   created_ms?: number;
+  name?: string;
+  invite?: string | null;
 }
 
-export interface CreateRoomRequest {
-  name: string;
-  guests_allowed: boolean;
-  default_role: Role;
-  capacity?: number;
-  guests_may_speak?: boolean;
+export interface RoomCreated {
+  id: string;
+  invite: string;
 }
+
+export function roomName(room: RoomSummary): string {
+  return room.settings?.name ?? room.name ?? room.id;
+}
+
+export const DEFAULT_CAPACITY = 50;
 
 export class ApiError extends Error {
   constructor(
@@ -100,13 +104,14 @@ export function call<T>(method: string, args: unknown = null): Promise<T> {
 export const api = {
   info: () => request('/api/info') as Promise<AppInfo>,
   listRooms: () => request('/api/rooms') as Promise<RoomSummary[]>,
-  createRoom: (req: CreateRoomRequest) => call<RoomSummary>('CreateRoom', req),
+  createRoom: (settings: Settings) => call<RoomCreated>('CreateRoom', settings),
   getRoom: (id: string) => call<RoomSummary>('GetRoom', id),
-  updateSettings: (id: string, settings: Partial<Settings>) => call<RoomSummary>('UpdateSettings', [id, settings]),
+  getInvite: (id: string) => call<string>('GetInvite', id),
+  updateSettings: (id: string, settings: Partial<Settings>) => call<Settings>('UpdateSettings', [id, settings]),
   closeRoom: (id: string) => call<null>('CloseRoom', id),
 };
 
-export function inviteLink(origin: string, room: RoomSummary, hostNode?: string): string {
+export function inviteLink(origin: string, room: { id: string; invite?: string | null }, hostNode?: string): string {
   const url = new URL(`${PROCESS_BASE}/room/${encodeURIComponent(room.id)}`, origin);
   if (room.invite) url.searchParams.set('invite', room.invite);
   if (hostNode) url.searchParams.set('node', hostNode);

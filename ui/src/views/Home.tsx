@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { toast } from 'sonner';
 import { useLocation } from 'wouter';
-import { api, inviteLink, LoginRequiredError, type AppInfo, type RoomSummary } from '../api/client';
+import { api, DEFAULT_CAPACITY, inviteLink, LoginRequiredError, roomName, type AppInfo, type RoomSummary } from '../api/client';
 import { ROLES, type Role } from '../protocol/control';
 import { parseRoomTarget, roomPath, RoomTargetError } from '../room/roomTarget';
 import { LoginRequired } from './Notices';
@@ -11,7 +11,17 @@ export function ourNode(): string | undefined {
   return window.our?.node;
 }
 
-async function copy(text: string, what: string): Promise<void> {
+/** The invite token is fetched when asked for, so the room list never carries it around. */
+export async function copyInviteLink(room: { id: string; invite?: string | null }): Promise<void> {
+  try {
+    const invite = room.invite ?? (await api.getInvite(room.id));
+    await copy(inviteLink(location.origin, { id: room.id, invite }, ourNode()), 'Invite link');
+  } catch (e) {
+    showError(e, 'Could not get the invite link');
+  }
+}
+
+export async function copy(text: string, what: string): Promise<void> {
   try {
     await navigator.clipboard.writeText(text);
     toast.success(`${what} copied`);
@@ -78,8 +88,14 @@ function CreateRoom({ onCreated }: { onCreated: () => void }) {
     }
     setBusy(true);
     try {
-      const room = await api.createRoom({ name: name.trim(), guests_allowed: guests, default_role: role });
-      toast.success(`Room “${room.name}” created`);
+      const room = await api.createRoom({
+        name: name.trim(),
+        capacity: DEFAULT_CAPACITY,
+        default_role: role,
+        guests_allowed: guests,
+        guests_may_speak: false,
+      });
+      toast.success(`Room “${name.trim()}” created`);
       setName('');
       onCreated();
       navigate(`/room/${encodeURIComponent(room.id)}`);
@@ -148,10 +164,10 @@ function RoomList({ rooms, onChanged }: { rooms: RoomSummary[] | null; onChanged
   const [, navigate] = useLocation();
 
   async function close(room: RoomSummary) {
-    if (!confirm(`Close “${room.name}” for everyone?`)) return;
+    if (!confirm(`Close “${roomName(room)}” for everyone?`)) return;
     try {
       await api.closeRoom(room.id);
-      toast.success(`Closed “${room.name}”`);
+      toast.success(`Closed “${roomName(room)}”`);
       onChanged();
     } catch (e) {
       showError(e, 'Could not close the room');
@@ -170,7 +186,7 @@ function RoomList({ rooms, onChanged }: { rooms: RoomSummary[] | null; onChanged
           {rooms.map((room) => (
             <li key={room.id}>
               <div>
-                <strong>{room.name}</strong>
+                <strong>{roomName(room)}</strong>
                 <span className="muted">
                   {' '}
                   · {room.participants ?? 0} in the room
@@ -181,9 +197,7 @@ function RoomList({ rooms, onChanged }: { rooms: RoomSummary[] | null; onChanged
                 <button className="primary" onClick={() => navigate(`/room/${encodeURIComponent(room.id)}`)}>
                   Open
                 </button>
-                <button onClick={() => copy(inviteLink(location.origin, room, ourNode()), 'Invite link')}>
-                  Copy invite link
-                </button>
+                <button onClick={() => copyInviteLink(room)}>Copy invite link</button>
                 <button onClick={() => copy(`${room.id}@${ourNode() ?? ''}`, 'Room address')}>Copy room@node</button>
                 <button className="danger" onClick={() => close(room)}>
                   Close

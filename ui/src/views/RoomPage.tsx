@@ -1,10 +1,10 @@
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import { toast } from 'sonner';
 import { useLocation, useSearch } from 'wouter';
-import { api, ApiError, inviteLink, LoginRequiredError, type RoomSummary } from '../api/client';
+import { api, ApiError, LoginRequiredError, roomName, type RoomSummary } from '../api/client';
 import { parseRoomTarget, RoomTargetError, type RoomTarget } from '../room/roomTarget';
 import { useRoomSession, type RoomSession } from '../room/useRoomSession';
-import { ourNode } from './Home';
+import { copyInviteLink, ourNode } from './Home';
 import { LoginRequired, Notice } from './Notices';
 import { Chat } from './room/Chat';
 import { ConnectionBadge } from './room/ConnectionBadge';
@@ -84,7 +84,7 @@ function RoomGate({ target, guest }: { target: RoomTarget; guest: boolean }) {
   if (name === null) {
     return (
       <JoinForm
-        title={summary?.name ?? (target.host ? `${target.room} on ${target.host}` : 'Join the room')}
+        title={summary ? roomName(summary) : (target.host ? `${target.room} on ${target.host}` : 'Join the room')}
         guest={guest}
         onJoin={(n) => {
           prefs.setDisplayName(n);
@@ -189,7 +189,7 @@ function RoomView({
     <main className="room" data-testid="room" data-status={snapshot.status}>
       <header className="room-header">
         <div>
-          <h1>{state?.settings.name ?? summary?.name ?? target.room}</h1>
+          <h1>{state?.settings.name ?? (summary ? roomName(summary) : target.room)}</h1>
           <span className="muted">
             {state ? `hosted by ${state.host}` : 'connecting…'}
             {target.host ? ' · remote room' : ''}
@@ -197,16 +197,7 @@ function RoomView({
         </div>
         <ConnectionBadge session={session} />
         {!guest && !target.host && summary && (
-          <button
-            onClick={() =>
-              navigator.clipboard
-                .writeText(inviteLink(location.origin, summary, ourNode()))
-                .then(() => toast.success('Invite link copied'))
-                .catch(() => toast.info('Invite link', { description: inviteLink(location.origin, summary, ourNode()) }))
-            }
-          >
-            Copy invite link
-          </button>
+          <button onClick={() => copyInviteLink(summary)}>Copy invite link</button>
         )}
       </header>
       <Banners session={session} />
