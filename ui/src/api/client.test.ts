@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError, inviteLink, LoginRequiredError, parseResponse } from './client';
+import { ApiError, inviteLink, LoginRequiredError, parseResponse, roomName } from './client';
 
 const json = (body: unknown, status = 200) =>
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
@@ -51,8 +51,7 @@ describe('inviteLink', () => {
 });
 
 describe('roomName', () => {
-  it('reads the name from the settings of the engine summary', async () => {
-    const { roomName } = await import('./client');
+  it('reads the name from the settings of the engine summary', () => {
     expect(
       roomName({
         id: 'r1',
