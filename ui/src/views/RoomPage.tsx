@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import { toast } from 'sonner';
 import { useLocation, useSearch } from 'wouter';
 import { api, ApiError, LoginRequiredError, roomName, type RoomSummary } from '../api/client';
+import { joinFailureText } from '../room/joinFailure';
 import { parseRoomTarget, RoomTargetError, type RoomTarget } from '../room/roomTarget';
 import { useRoomSession, type RoomSession } from '../room/useRoomSession';
 import { copyInviteLink, ourNode } from './Home';
@@ -101,6 +102,7 @@ function RoomGate({ target, guest }: { target: RoomTarget; guest: boolean }) {
       name={name}
       summary={summary}
       onLeft={() => prefs.setJoinedRoom(key, false)}
+      onRetry={() => setName(null)}
     />
   );
 }
@@ -139,12 +141,14 @@ function RoomView({
   name,
   summary,
   onLeft,
+  onRetry,
 }: {
   target: RoomTarget;
   guest: boolean;
   name: string;
   summary: RoomSummary | null;
   onLeft: () => void;
+  onRetry: () => void;
 }) {
   const session = useRoomSession({ target, guest, name });
   const [, navigate] = useLocation();
@@ -156,10 +160,20 @@ function RoomView({
 
   if (snapshot.status === 'failed') {
     const f = snapshot.failure;
+    const text = joinFailureText(f?.code ?? '');
     return (
-      <Notice title="Could not join this room" tone="error">
-        <p>{f?.message ?? 'The room refused the connection.'}</p>
-        {f && <p className="muted">code: {f.code}</p>}
+      <Notice title={text.title} tone="error">
+        <p>{text.hint}</p>
+        {f && (
+          <p className="muted">
+            {f.message} (code: {f.code})
+          </p>
+        )}
+        {text.retry && (
+          <button className="primary" onClick={onRetry}>
+            Try again
+          </button>
+        )}
       </Notice>
     );
   }
@@ -221,6 +235,12 @@ function Banners({ session }: { session: RoomSession }) {
   const [, force] = useState(0);
   return (
     <>
+      {snapshot.status === 'connecting' && snapshot.attempt >= 3 && (
+        <div className="banner warn" data-testid="cannot-connect">
+          Still trying to reach the room (attempt {snapshot.attempt}). If this goes on, check that your node is
+          running and that you are logged in to it.
+        </div>
+      )}
       {snapshot.status === 'reconnecting' && (
         <div className="banner warn" data-testid="reconnecting">
           Connection lost — reconnecting (attempt {snapshot.attempt})… The room will come back as it was.

@@ -1,0 +1,31 @@
+// What to tell a person whose join was refused, by the engine's stable error code.
+
+export interface JoinFailureText {
+  title: string;
+  hint: string;
+  /** Whether picking another name or trying again can help. */
+  retry: boolean;
+}
+
+export function joinFailureText(code: string): JoinFailureText {
+  switch (code) {
+    case 'room_not_found':
+      return { title: 'This room is not available', hint: 'It does not exist, or it was closed.', retry: false };
+    case 'bad_invite':
+      return { title: 'This invite link is not valid', hint: 'Ask the host for a fresh invite link.', retry: false };
+    case 'guests_not_allowed':
+      return { title: 'This room does not admit guests', hint: 'Join from your own Hyperware node, or ask the host to allow guests.', retry: false };
+    case 'room_full':
+      return { title: 'The room is full', hint: 'Try again when someone leaves.', retry: true };
+    case 'name_taken':
+      return { title: 'That name is taken in this room', hint: 'Pick another display name.', retry: true };
+    case 'invalid_name':
+      return { title: 'That display name cannot be used', hint: 'Use 1 to 32 characters.', retry: true };
+    case 'host_unreachable':
+      return { title: 'The node hosting this room does not answer', hint: 'It may be offline; try again later.', retry: true };
+    case 'rate_limited':
+      return { title: 'Too many attempts', hint: 'Wait a moment and try again.', retry: true };
+    default:
+      return { title: 'Could not join this room', hint: 'The room refused the connection.', retry: true };
+  }
+}
