@@ -22,7 +22,7 @@ export function Chat({ session }: { session: RoomSession }) {
   const count = state?.chat.length ?? 0;
 
   useEffect(() => {
-    list.current?.scrollTo({ top: list.current.scrollHeight });
+    if (list.current) list.current.scrollTop = list.current.scrollHeight;
   }, [count]);
 
   if (!state) return null;
