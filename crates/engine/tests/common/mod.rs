@@ -181,13 +181,24 @@ impl Net {
         panic!("peer messages never settled");
     }
 
-    /// Flushes every node's audio batches to their destinations.
+    /// Flushes every node's audio batches to their destinations, until none are left
+    /// (a host forwards what it received from one peer to the others).
     pub fn flush_audio(&mut self, now: u64) {
+        for _ in 0..4 {
+            if !self.flush_audio_once(now) {
+                return;
+            }
+        }
+    }
+
+    fn flush_audio_once(&mut self, now: u64) -> bool {
+        let mut any = false;
         let names: Vec<String> = self.nodes.keys().cloned().collect();
         for from in &names {
             let mut batches: Vec<(String, Vec<u8>)> = Vec::new();
             self.nodes.get_mut(from).unwrap().engine.flush_peer_batches(|node, bytes| batches.push((node.to_string(), bytes.to_vec())));
             for (to, mut batch) in batches {
+                any = true;
                 if self.down.contains(&to) || self.down.contains(from) {
                     continue;
                 }
@@ -204,5 +215,6 @@ impl Net {
                 }
             }
         }
+        any
     }
 }
