@@ -128,7 +128,7 @@ impl Guest for Component {
                     }}));
                 }
                 Ok((source, message)) => {
-                    let is_command = source == tester(&our) && matches!(message, Message::Request(_));
+                    let is_command = addr_str(&source) == addr_str(&tester(&our)) && matches!(message, Message::Request(_));
                     let command = if is_command {
                         serde_json::from_slice::<Command>(match &message {
                             Message::Request(r) => &r.body,
@@ -157,7 +157,7 @@ fn run(our: &Address, c: Command) -> bool {
     match c {
         Command::SendRequest { target, body, expects_response, inherit, context, blob } => {
             let ctx = context.map(|c| c.into_bytes());
-            wit::send_request(&parse_addr(&target), &request(body, expects_response, inherit), ctx.as_ref(), blob_of(blob).as_ref());
+            wit::send_request(&parse_addr(&target), &request(body, expects_response, inherit), ctx.as_deref(), blob_of(blob).as_ref());
         }
         Command::SendAndAwait { target, body, expects_response, blob } => {
             let r = wit::send_and_await_response(&parse_addr(&target), &request(body, expects_response, false), blob_of(blob).as_ref());
