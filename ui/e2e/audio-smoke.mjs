@@ -53,6 +53,7 @@ async function measure(page) {
       speaker: stats.speakers[7] ?? null,
       forwarded: window.__smoke.forwarded,
       micLevel: window.__smoke.micLevel(),
+      sender: window.__smoke.senderStats(),
     };
   });
 }
@@ -80,6 +81,11 @@ try {
   );
   check('frames flowed at 50/s', heard.forwarded > 120, `${heard.forwarded} frames in ~3 s`);
   check('no late frames at 30 ms jitter', (heard.speaker?.late ?? 1) <= 3, `${heard.speaker?.late} late`);
+  check(
+    'every encoded chunk matched its captured frame (true level and timestamp)',
+    heard.sender.errors === 0 && heard.sender.unmatched === 0 && heard.sender.encoded > 100,
+    JSON.stringify(heard.sender),
+  );
 
   await raw.evaluate(() => window.__smoke.setSending(false));
   await sleep(1500);
@@ -90,6 +96,31 @@ try {
   await sleep(1500);
   const back = await raw.evaluate(() => window.__voiceChat.recentOutputRms(500));
   check('unmute brings it back', Math.abs(db(back / INPUT_RMS)) < 3, `RMS ${back.toFixed(3)}`);
+
+  // The headers the sender wrote: sequence +1 per frame, timestamp on the capture clock,
+  // MARKER on the first frame of each talk spurt, VOICE and the true level for the tone.
+  const headers = await raw.evaluate(() => window.__smoke.headers);
+  const markers = headers.map((h, i) => (h.flags & 2 ? i : -1)).filter((i) => i >= 0);
+  const sequential = headers.every((h, i) => i === 0 || h.sequence === headers[i - 1].sequence + 1);
+  const spurtStart = markers[1] ?? headers.length;
+  const clocked = headers.every((h, i) => i === 0 || i === spurtStart || h.timestamp - headers[i - 1].timestamp === 960);
+  const pausedGap = markers[1] !== undefined ? headers[markers[1]].timestamp - headers[markers[1] - 1].timestamp : 0;
+  const voiced = headers.filter((h) => h.flags & 1).length;
+  const levels = headers.slice(5).map((h) => h.level);
+  check('sequence numbers are consecutive', sequential, `${headers.length} frames`);
+  check('MARKER starts each talk spurt only', markers.length === 2 && markers[0] === 0, `markers at ${markers.join(', ')}`);
+  check(
+    'timestamps follow the capture clock, across the mute too',
+    clocked && pausedGap >= 1.2 * 48000,
+    `+960 per frame; ${(pausedGap / 48).toFixed(0)} ms jump over the mute`,
+  );
+  // The fake device loops the WAV; a frame straddling the loop point may read a little lower.
+  const exact = levels.filter((l) => l === 9).length;
+  check(
+    'VOICE set and level true for the tone',
+    voiced >= headers.length - 2 && exact >= 0.95 * levels.length && levels.every((l) => l >= 6 && l <= 15),
+    `${voiced}/${headers.length} voiced; level 9 (−9 dBov) in ${exact}/${levels.length}, all ${[...new Set(levels)].join(',')}`,
+  );
   await raw.close();
 
   // 2. The product default (echo cancellation, noise suppression, AGC on): the tone is

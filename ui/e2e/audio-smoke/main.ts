@@ -12,13 +12,22 @@ const loss = Number(params.get('loss') ?? '0');
 const voiceProcessing = params.get('processing') !== 'off';
 const log = document.getElementById('log')!;
 
+interface Header {
+  flags: number;
+  sequence: number;
+  timestamp: number;
+  level: number;
+}
+
 interface Smoke {
+  headers: Header[];
   ready: boolean;
   error: string | null;
   forwarded: number;
   setSending(sending: boolean): void;
   micLevel(): number;
   injectTone(frequency: number, durationMs: number): number | null;
+  senderStats(): { encoded: number; errors: number; unmatched: number } | null;
 }
 
 declare global {
@@ -27,12 +36,14 @@ declare global {
   }
 }
 
-window.__smoke = { ready: false, error: null, forwarded: 0, setSending: () => {}, micLevel: () => 127, injectTone: () => null };
+window.__smoke = { headers: [], ready: false, error: null, forwarded: 0, setSending: () => {}, micLevel: () => 127, injectTone: () => null, senderStats: () => null };
 
 async function main(): Promise<void> {
   let receiver: AudioEngine | null = null;
   const sender = await AudioEngine.create((bytes) => {
     const frame = decodeAudioFrame(bytes);
+    const { flags, sequence, timestamp, level } = frame;
+    window.__smoke.headers.push({ flags, sequence, timestamp, level });
     const forwarded = encodeAudioFrame({ ...frame, streamId: 7 });
     if (Math.random() < loss) return;
     window.__smoke.forwarded++;
@@ -49,6 +60,7 @@ async function main(): Promise<void> {
   window.__smoke.setSending = (sending) => sender.setSending(sending);
   window.__smoke.micLevel = () => sender.micLevel;
   window.__smoke.injectTone = (frequency, durationMs) => sender.injectTone(frequency, durationMs);
+  window.__smoke.senderStats = () => sender.senderStats();
   window.__smoke.ready = true;
   log.textContent = 'running';
 }

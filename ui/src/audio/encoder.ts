@@ -28,10 +28,17 @@ export class VoiceEncoder {
   private markerDue = true;
   private sequence = 0;
   private streamId = 0;
-  private readonly pending = new Map<number, Pending>();
+  /**
+   * Captured frames awaiting their encoded chunk. Each 960-sample input gives exactly one
+   * 20 ms packet, in order; the chunk's own timestamp cannot be used to match, since Chromium
+   * renumbers it from its own counter after a pause and rounds it by a microsecond.
+   */
+  private readonly pending: Pending[] = [];
   private lastLevel = 127;
   encoded = 0;
   errors = 0;
+  /** Chunks that arrived with no captured frame waiting (their level is estimated). */
+  unmatched = 0;
 
   constructor(private readonly sink: EncodedFrameSink) {
     this.encoder = this.create();
@@ -45,7 +52,7 @@ export class VoiceEncoder {
         console.warn('Opus encoder failed; starting a new one', e);
         queueMicrotask(() => {
           if (this.encoder.state === 'closed') {
-            this.pending.clear();
+            this.pending.length = 0;
             this.encoder = this.create();
           }
         });
@@ -82,7 +89,7 @@ export class VoiceEncoder {
     // Drop rather than queue when the encoder falls behind: late audio is worthless.
     if (this.encoder.encodeQueueSize > 3) return;
     const timestampUs = Math.round((start * 1e6) / 48000);
-    this.pending.set(timestampUs, { level, timestamp: start >>> 0, marker: this.markerDue });
+    this.pending.push({ level, timestamp: start >>> 0, marker: this.markerDue });
     this.markerDue = false;
     const data = new AudioData({
       format: 'f32-planar',
@@ -97,8 +104,8 @@ export class VoiceEncoder {
   }
 
   private output(chunk: EncodedAudioChunk): void {
-    const info = this.pending.get(chunk.timestamp);
-    this.pending.delete(chunk.timestamp);
+    const info = this.pending.shift();
+    if (!info) this.unmatched++;
     const payload = new Uint8Array(chunk.byteLength);
     chunk.copyTo(payload);
     const level = info?.level ?? this.lastLevel;

@@ -7,7 +7,13 @@ import type { EncodedFrameSink } from './encoder';
 import { Playback, type OutputTick, type PlaybackStats } from './playback';
 
 export interface VoiceChatDebug {
-  stats(): PlaybackStats & { sent: number; sending: boolean; micLevel: number; contextState: string };
+  stats(): PlaybackStats & {
+    sent: number;
+    sending: boolean;
+    micLevel: number;
+    contextState: string;
+    sender: { encoded: number; errors: number; unmatched: number };
+  };
   recentOutputRms(ms?: number): number;
   dominantFrequency(): number | null;
   /** Last ~5 s of mixed output, one entry per 20 ms, with wall-clock times. */
@@ -58,6 +64,7 @@ export class AudioEngine {
         sending: this.sending,
         micLevel: this.capture?.encoder.level ?? 127,
         contextState: this.context.state,
+        sender: this.senderStats(),
       }),
       recentOutputRms: (ms) => this.playback.recentOutputRms(ms),
       dominantFrequency: () => this.playback.dominantFrequency(),
@@ -95,6 +102,12 @@ export class AudioEngine {
 
   get micOpen(): boolean {
     return this.capture !== null;
+  }
+
+  /** Sender-side numbers: frames encoded, encoder errors, chunks not matched to their input. */
+  senderStats(): { encoded: number; errors: number; unmatched: number } {
+    const e = this.capture?.encoder;
+    return { encoded: e?.encoded ?? 0, errors: e?.errors ?? 0, unmatched: e?.unmatched ?? 0 };
   }
 
   get micLevel(): number {
