@@ -158,6 +158,14 @@ function RoomView({
     if (snapshot.status === 'ended' || snapshot.status === 'failed') onLeft();
   }, [snapshot.status, onLeft]);
 
+  const roomTitle = state?.settings.name;
+  useEffect(() => {
+    document.title = roomTitle ? `${roomTitle} · Voice Chat` : 'Voice Chat';
+    return () => {
+      document.title = 'Voice Chat';
+    };
+  }, [roomTitle]);
+
   if (snapshot.status === 'failed') {
     const f = snapshot.failure;
     const text = joinFailureText(f?.code ?? '');

@@ -4,6 +4,7 @@ import { AudioEngine } from '../../audio/engine';
 import { listDevices } from '../../audio/capture';
 import type { RoomSession } from '../../room/useRoomSession';
 import { prefs } from '../storage';
+import { MicMeter } from './MicMeter';
 import { showError } from '../toast';
 
 function isTyping(target: EventTarget | null): boolean {
@@ -51,6 +52,7 @@ export function Controls({ session, onLeave }: { session: RoomSession; onLeave: 
           {session.selfMuted ? 'Unmute' : 'Mute'}
         </button>
       )}
+      {canSpeak && <MicMeter session={session} />}
       {canSpeak && (
         <label className="row">
           <input type="checkbox" checked={pttMode} onChange={(e) => session.setPttMode(e.target.checked)} />
