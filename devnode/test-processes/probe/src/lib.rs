@@ -27,7 +27,12 @@ enum Command {
         context: Option<String>,
         #[serde(default)]
         blob: Option<String>,
+        /// A blob of this many bytes instead of `blob` (for size limits).
+        #[serde(default)]
+        blob_size: Option<usize>,
     },
+    /// Sends `count` fire-and-forget WebSocket pushes of `size` bytes each to a channel.
+    PushMany { channel_id: u32, count: u32, size: usize },
     SendAndAwait {
         target: String,
         body: String,
@@ -155,9 +160,26 @@ impl Guest for Component {
 /// Runs one command; false means "return from init".
 fn run(our: &Address, c: Command) -> bool {
     match c {
-        Command::SendRequest { target, body, expects_response, inherit, context, blob } => {
+        Command::SendRequest { target, body, expects_response, inherit, context, blob, blob_size } => {
             let ctx = context.map(|c| c.into_bytes());
-            wit::send_request(&parse_addr(&target), &request(body, expects_response, inherit), ctx.as_deref(), blob_of(blob).as_ref());
+            let blob = match blob_size {
+                Some(n) => Some(LazyLoadBlob { mime: None, bytes: vec![b'x'; n] }),
+                None => blob_of(blob),
+            };
+            wit::send_request(&parse_addr(&target), &request(body, expects_response, inherit), ctx.as_deref(), blob.as_ref());
+        }
+        Command::PushMany { channel_id, count, size } => {
+            let http = Address {
+                node: our.node.clone(),
+                process: ProcessId { process_name: "http-server".into(), package_name: "distro".into(), publisher_node: "sys".into() },
+            };
+            let body = json!({"WebSocketPush": {"channel_id": channel_id, "message_type": "Binary"}}).to_string();
+            for i in 0..count {
+                let mut bytes = vec![0u8; size.max(4)];
+                bytes[..4].copy_from_slice(&i.to_be_bytes());
+                wit::send_request(&http, &request(body.clone(), None, false), None, Some(&LazyLoadBlob { mime: None, bytes }));
+            }
+            report(our, json!({ "Pushed": count }));
         }
         Command::SendAndAwait { target, body, expects_response, blob } => {
             let r = wit::send_and_await_response(&parse_addr(&target), &request(body, expects_response, false), blob_of(blob).as_ref());
