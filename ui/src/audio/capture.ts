@@ -22,6 +22,31 @@ export function micConstraints(deviceId?: string, voiceProcessing = true): Media
   };
 }
 
+function micError(e: unknown): Error {
+  const name = e instanceof DOMException ? e.name : '';
+  if (name === 'NotAllowedError') return new Error('Microphone permission was denied; allow it in the browser to speak.');
+  if (name === 'NotFoundError') return new Error('No microphone found.');
+  if (name === 'NotReadableError') return new Error('The microphone is in use by another program or cannot be read.');
+  return new Error(`Could not open the microphone: ${String(e)}`);
+}
+
+/** Opens the chosen mic; a remembered device that is gone falls back to the default one. */
+async function openMic(deviceId: string | undefined, voiceProcessing: boolean): Promise<MediaStream> {
+  try {
+    return await navigator.mediaDevices.getUserMedia(micConstraints(deviceId, voiceProcessing));
+  } catch (e) {
+    const name = e instanceof DOMException ? e.name : '';
+    if (deviceId && (name === 'OverconstrainedError' || name === 'NotFoundError')) {
+      try {
+        return await navigator.mediaDevices.getUserMedia(micConstraints(undefined, voiceProcessing));
+      } catch (fallback) {
+        throw micError(fallback);
+      }
+    }
+    throw micError(e);
+  }
+}
+
 export class Capture {
   private constructor(
     private readonly stream: MediaStream,
@@ -30,21 +55,16 @@ export class Capture {
     readonly encoder: VoiceEncoder,
   ) {}
 
+  /** Called when the mic stops delivering (unplugged, revoked). */
+  onLost: (() => void) | null = null;
+
   static async start(
     context: AudioContext,
     sink: EncodedFrameSink,
     deviceId?: string,
     voiceProcessing = true,
   ): Promise<Capture> {
-    let stream: MediaStream;
-    try {
-      stream = await navigator.mediaDevices.getUserMedia(micConstraints(deviceId, voiceProcessing));
-    } catch (e) {
-      const name = e instanceof DOMException ? e.name : '';
-      if (name === 'NotAllowedError') throw new Error('Microphone permission was denied; allow it in the browser to speak.');
-      if (name === 'NotFoundError' || name === 'OverconstrainedError') throw new Error('No microphone found (or the chosen one is gone).');
-      throw new Error(`Could not open the microphone: ${String(e)}`);
-    }
+    const stream = await openMic(deviceId, voiceProcessing);
     await context.audioWorklet.addModule(captureWorkletUrl);
     const source = context.createMediaStreamSource(stream);
     // Zero outputs: Chromium still runs a worklet with no outputs, and nothing reaches the speakers.
@@ -53,7 +73,10 @@ export class Capture {
     node.port.onmessage = (event: MessageEvent<{ samples: Float32Array<ArrayBuffer>; start: number }>) =>
       encoder.push(event.data.samples, event.data.start);
     source.connect(node);
-    return new Capture(stream, source, node, encoder);
+    const capture = new Capture(stream, source, node, encoder);
+    // A device unplugged or taken away ends the track: tell the owner instead of going quiet.
+    for (const track of stream.getAudioTracks()) track.onended = () => capture.onLost?.();
+    return capture;
   }
 
   /**
@@ -77,6 +100,8 @@ export class Capture {
   }
 
   stop(): void {
+    this.onLost = null;
+    for (const track of this.stream.getAudioTracks()) track.onended = null;
     this.node.port.onmessage = null;
     this.source.disconnect();
     this.node.disconnect();

@@ -36,6 +36,8 @@ export class AudioEngine {
   private capture: Capture | null = null;
   private sending = false;
   private streamId: number | null = null;
+  /** The open mic went away; the owner decides whether to reopen another. */
+  onMicLost: (() => void) | null = null;
 
   private constructor(
     readonly context: AudioContext,
@@ -87,6 +89,10 @@ export class AudioEngine {
     this.capture?.stop();
     this.capture = null;
     this.capture = await Capture.start(this.context, this.sink, deviceId, voiceProcessing);
+    this.capture.onLost = () => {
+      this.stopMic();
+      this.onMicLost?.();
+    };
     if (this.streamId !== null) this.capture.encoder.setStreamId(this.streamId);
     this.capture.encoder.setSending(this.sending);
   }

@@ -1,7 +1,8 @@
 // Ties one room's connection to the audio engine for the views: who may send, mute and
 // push-to-talk, mic lifecycle, and leaving on page hide.
 
-import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
+import { toast } from 'sonner';
 import { AudioEngine } from '../audio/engine';
 import { RoomConnection, type ConnectionSnapshot } from '../net/roomConnection';
 import { socketUrl } from '../net/socketUrl';
@@ -60,6 +61,10 @@ export function useRoomSession(options: SessionOptions) {
         audio = created;
         const state = conn.snapshot().room;
         if (state) created.setStreamId(state.stream);
+        const output = prefs.outputDevice();
+        if (output) {
+          created.setOutputDevice(output).catch((e) => showError(e, 'Could not use the chosen speakers'));
+        }
         setEngine(created);
       })
       .catch((e) => {
@@ -92,22 +97,42 @@ export function useRoomSession(options: SessionOptions) {
   const sending = allowedToSpeak && !selfMuted && (!pttMode || pttDown) && snapshot.status === 'live';
 
   // The mic is open whenever our role may speak, so unmuting is instant; a Viewer's is closed
-  // so the browser's recording indicator tells the truth.
+  // so the browser's recording indicator tells the truth. A mic that goes away (unplugged) is
+  // replaced by the default one.
+  const [micLost, setMicLost] = useState(0);
+  const opening = useRef(false);
+
   useEffect(() => {
     if (!engine) return;
+    engine.onMicLost = () => {
+      toast.warning('The microphone went away; switching to the default one.');
+      setMicOpen(false);
+      setMicLost((n) => n + 1);
+    };
+    return () => {
+      engine.onMicLost = null;
+    };
+  }, [engine]);
+
+  useEffect(() => {
+    if (!engine || opening.current) return;
     if (speakerRole && !engine.micOpen) {
+      opening.current = true;
       engine
-        .startMic(prefs.inputDevice(), prefs.voiceProcessing())
+        .startMic(micLost > 0 ? undefined : prefs.inputDevice(), prefs.voiceProcessing())
         .then(() => setMicOpen(true))
         .catch((e) => {
           setAudioError(e instanceof Error ? e.message : String(e));
           showError(e, 'Microphone');
+        })
+        .finally(() => {
+          opening.current = false;
         });
     } else if (!speakerRole && engine.micOpen) {
       engine.stopMic();
       setMicOpen(false);
     }
-  }, [engine, speakerRole]);
+  }, [engine, speakerRole, micLost]);
 
   useEffect(() => {
     engine?.setSending(sending);
