@@ -132,7 +132,7 @@ export function useRoomSession(options: SessionOptions) {
       engine.stopMic();
       setMicOpen(false);
     }
-  }, [engine, speakerRole, micLost]);
+  }, [engine, speakerRole, micLost, micOpen]);
 
   useEffect(() => {
     engine?.setSending(sending);
