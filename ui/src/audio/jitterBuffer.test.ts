@@ -135,6 +135,31 @@ describe('JitterBuffer', () => {
     expect(stats.late).toBeLessThan(3000 * 0.05);
   });
 
+  it('comes back to its target delay after a network stall and the burst behind it', () => {
+    const jb = new JitterBuffer<F>();
+    let seq = 0;
+    const depthAt: Record<number, number> = {};
+    for (let t = 0; t < 20_000; t += 20) {
+      // Frames sent at 20 ms; between 5.0 s and 5.3 s the network holds them, then all arrive.
+      while (seq * 20 <= t) {
+        const sentAt = seq * 20;
+        const arrival = sentAt >= 5000 && sentAt < 5300 ? 5300 : sentAt;
+        if (arrival > t) break;
+        jb.push(frame(seq++), arrival);
+      }
+      jb.pop(t);
+      depthAt[t] = jb.stats().depthMs;
+    }
+    const stats = jb.stats();
+    // During the stall the buffer drains and conceals; afterwards delay is back near target
+    // instead of carrying the 300 ms for the rest of the call.
+    expect(stats.concealed).toBeGreaterThan(0);
+    expect(depthAt[19_980]).toBeLessThanOrEqual(stats.targetMs + 40);
+    expect(Math.max(...Object.entries(depthAt).filter(([t]) => Number(t) > 12_000).map(([, d]) => d))).toBeLessThanOrEqual(
+      stats.targetMs + 60,
+    );
+  });
+
   it('keeps order across the 32-bit sequence wrap', () => {
     const jb = new JitterBuffer<F>();
     const start = 0xffffffff - 2;
