@@ -437,6 +437,7 @@ impl Engine {
     }
 
     /// `join` from a socket of this node for a room hosted here.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn join_local(
         &mut self,
         now: u64,

@@ -143,7 +143,7 @@ impl Outbox {
         self.peers.get(node).is_none_or(|l| l.reachable)
     }
 
-    pub fn to_peer(&mut self, node: &str, now: u64, msg: PeerMsg) {
+    pub fn send_peer(&mut self, node: &str, now: u64, msg: PeerMsg) {
         let link = self.link(node, now);
         link.out_seq += 1;
         let seq = link.out_seq;
@@ -166,7 +166,7 @@ impl Outbox {
         self.send(room.local_conns(), msg);
         for node in room.peer_nodes() {
             if self.reachable(&node) {
-                self.to_peer(&node, now, PeerMsg::Event { room: room.id.clone(), event: logged.clone() });
+                self.send_peer(&node, now, PeerMsg::Event { room: room.id.clone(), event: logged.clone() });
             }
         }
         self.mark_dirty();
@@ -176,7 +176,7 @@ impl Outbox {
         self.send(room.local_conns(), ServerMsg::Presence { room: room.id.clone(), event: event.clone() });
         for node in room.peer_nodes() {
             if self.reachable(&node) {
-                self.to_peer(&node, now, PeerMsg::Presence { room: room.id.clone(), event: event.clone() });
+                self.send_peer(&node, now, PeerMsg::Presence { room: room.id.clone(), event: event.clone() });
             }
         }
     }
@@ -493,7 +493,7 @@ impl Engine {
             self.last_heartbeat_ms = now_ms;
             let hosts: Vec<String> = self.proxies.iter().filter(|(_, r)| !r.is_empty()).map(|(h, _)| h.clone()).collect();
             for host in hosts {
-                self.out.to_peer(&host, now_ms, PeerMsg::Heartbeat {});
+                self.out.send_peer(&host, now_ms, PeerMsg::Heartbeat {});
             }
         }
     }

@@ -71,7 +71,7 @@ impl Engine {
         if let Some(c) = self.conns.get_mut(&conn) {
             c.membership = Some(Membership::Remote { host: host.clone(), room: room.clone() });
         }
-        self.out.to_peer(&host, now, PeerMsg::Join { room, join_ref, name, invite, resume });
+        self.out.send_peer(&host, now, PeerMsg::Join { room, join_ref, name, invite, resume });
         Ok(())
     }
 
@@ -98,7 +98,7 @@ impl Engine {
                 c.membership = None;
             }
         }
-        self.out.to_peer(host, now, PeerMsg::Control { room: room.to_string(), participant, msg, reference });
+        self.out.send_peer(host, now, PeerMsg::Control { room: room.to_string(), participant, msg, reference });
         Ok(())
     }
 
@@ -109,7 +109,7 @@ impl Engine {
         self.drop_empty_proxy(host, room);
         if let Some(participant) = member.participant {
             if self.out.reachable(host) {
-                self.out.to_peer(host, now, PeerMsg::Detach { room: room.to_string(), participant });
+                self.out.send_peer(host, now, PeerMsg::Detach { room: room.to_string(), participant });
             }
         }
     }
@@ -154,7 +154,7 @@ impl Engine {
                 Some(participant) => {
                     if self.out.reachable(&host) {
                         let msg = ClientMsg::Leave {};
-                        self.out.to_peer(&host, now, PeerMsg::Control { room, participant, msg, reference: None });
+                        self.out.send_peer(&host, now, PeerMsg::Control { room, participant, msg, reference: None });
                     }
                     self.out.queue.push_back(Output::Close { conn });
                 }
@@ -183,7 +183,7 @@ impl Engine {
         m.join_ref = join_ref;
         m.joined_ms = now;
         let (name, invite) = (m.name.clone(), m.invite.clone());
-        self.out.to_peer(host, now, PeerMsg::Join { room: room.to_string(), join_ref, name, invite, resume });
+        self.out.send_peer(host, now, PeerMsg::Join { room: room.to_string(), join_ref, name, invite, resume });
     }
 
     /// Applies a host event to the mirror and fans it out. False: gap, sync requested.
@@ -195,7 +195,7 @@ impl Engine {
         }
         if !mirror.apply(&logged) {
             let last_seq = mirror.seq;
-            self.out.to_peer(host, now, PeerMsg::Control {
+            self.out.send_peer(host, now, PeerMsg::Control {
                 room: room.to_string(),
                 participant: String::new(),
                 msg: ClientMsg::Sync { last_seq },
@@ -305,7 +305,7 @@ impl Engine {
 
     fn dispatch_peer(&mut self, now: u64, from: &str, msg: PeerMsg) {
         match msg {
-            PeerMsg::Heartbeat {} => self.out.to_peer(from, now, PeerMsg::HeartbeatAck {}),
+            PeerMsg::Heartbeat {} => self.out.send_peer(from, now, PeerMsg::HeartbeatAck {}),
             PeerMsg::HeartbeatAck {} => {}
             PeerMsg::Join { room, join_ref, name, invite, resume } => {
                 let req = JoinRequest {
@@ -319,20 +319,20 @@ impl Engine {
                 match self.host_join(now, &room, req) {
                     Ok(outcome) => {
                         let participant = outcome.welcome.participant.clone();
-                        self.out.to_peer(from, now, PeerMsg::Joined { room: room.clone(), join_ref, welcome: outcome.welcome });
+                        self.out.send_peer(from, now, PeerMsg::Joined { room: room.clone(), join_ref, welcome: outcome.welcome });
                         for e in outcome.replay {
                             let msg = ServerMsg::Event { room: room.clone(), seq: e.seq, event: e.event };
-                            self.out.to_peer(from, now, PeerMsg::Direct { room: room.clone(), participant: participant.clone(), msg });
+                            self.out.send_peer(from, now, PeerMsg::Direct { room: room.clone(), participant: participant.clone(), msg });
                         }
                     }
-                    Err(error) => self.out.to_peer(from, now, PeerMsg::JoinRefused { room, join_ref, error }),
+                    Err(error) => self.out.send_peer(from, now, PeerMsg::JoinRefused { room, join_ref, error }),
                 }
             }
             PeerMsg::Control { room, participant, msg, reference } => {
                 if let Err(err) = self.peer_control(now, from, &room, &participant, msg) {
                     self.out.metrics.control_errors += 1;
                     let msg = ServerMsg::error(&err, reference);
-                    self.out.to_peer(from, now, PeerMsg::Direct { room, participant, msg });
+                    self.out.send_peer(from, now, PeerMsg::Direct { room, participant, msg });
                 }
             }
             PeerMsg::Detach { room, participant } => {
@@ -406,7 +406,7 @@ impl Engine {
 
     /// The host welcomed a user we no longer have: take it out again.
     fn leave_orphan(&mut self, now: u64, host: &str, room: String, participant: String) {
-        self.out.to_peer(host, now, PeerMsg::Control { room, participant, msg: ClientMsg::Leave {}, reference: None });
+        self.out.send_peer(host, now, PeerMsg::Control { room, participant, msg: ClientMsg::Leave {}, reference: None });
     }
 
     /// Host side: one proxied participant's control message.
@@ -421,12 +421,12 @@ impl Engine {
             match room.log.since(last_seq) {
                 Since::Missed(events) => {
                     for event in events {
-                        self.out.to_peer(from, now, PeerMsg::Event { room: room_id.to_string(), event });
+                        self.out.send_peer(from, now, PeerMsg::Event { room: room_id.to_string(), event });
                     }
                 }
                 Since::SnapshotNeeded => {
                     let snapshot = room.snapshot(&self.our_node);
-                    self.out.to_peer(from, now, PeerMsg::Snapshot { room: room_id.to_string(), snapshot });
+                    self.out.send_peer(from, now, PeerMsg::Snapshot { room: room_id.to_string(), snapshot });
                 }
             }
             return Ok(());
@@ -450,7 +450,7 @@ impl Engine {
                 };
                 for msg in replies {
                     let participant = participant.to_string();
-                    self.out.to_peer(from, now, PeerMsg::Direct { room: room_id.to_string(), participant, msg });
+                    self.out.send_peer(from, now, PeerMsg::Direct { room: room_id.to_string(), participant, msg });
                 }
                 Ok(())
             }
@@ -518,7 +518,7 @@ impl Engine {
             }
             // It missed events while unreachable: give it the whole state.
             let snapshot = room.snapshot(&self.our_node);
-            self.out.to_peer(node, now, PeerMsg::Snapshot { room: room_id.clone(), snapshot });
+            self.out.send_peer(node, now, PeerMsg::Snapshot { room: room_id.clone(), snapshot });
         }
         let rooms: Vec<(String, u64)> = self
             .proxies
@@ -529,7 +529,7 @@ impl Engine {
             let conns = self.proxy_conns(node, &room);
             self.out.send(conns, ServerMsg::HostStatus { room: room.clone(), reachable: true });
             let msg = ClientMsg::Sync { last_seq };
-            self.out.to_peer(node, now, PeerMsg::Control { room, participant: String::new(), msg, reference: None });
+            self.out.send_peer(node, now, PeerMsg::Control { room, participant: String::new(), msg, reference: None });
         }
     }
 
