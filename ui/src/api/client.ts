@@ -107,6 +107,8 @@ export const api = {
   createRoom: (settings: Settings) => call<RoomCreated>('CreateRoom', settings),
   getRoom: (id: string) => call<RoomSummary>('GetRoom', id),
   getInvite: (id: string) => call<string>('GetInvite', id),
+  /** A new invite token; the old link stops working (people already in stay). */
+  rotateInvite: (id: string) => call<string>('RotateInvite', id),
   updateSettings: (id: string, settings: Partial<Settings>) => call<Settings>('UpdateSettings', [id, settings]),
   closeRoom: (id: string) => call<null>('CloseRoom', id),
 };

@@ -198,6 +198,20 @@ function RoomList({ rooms, onChanged }: { rooms: RoomSummary[] | null; onChanged
                   Open
                 </button>
                 <button onClick={() => copyInviteLink(room)}>Copy invite link</button>
+                <button
+                  title="Make a new invite link; the old one stops working"
+                  onClick={async () => {
+                    if (!confirm('Make a new invite link? The current link stops working.')) return;
+                    try {
+                      const invite = await api.rotateInvite(room.id);
+                      await copyInviteLink({ id: room.id, invite });
+                    } catch (e) {
+                      showError(e, 'Could not make a new invite link');
+                    }
+                  }}
+                >
+                  New invite link
+                </button>
                 <button onClick={() => copy(`${room.id}@${ourNode() ?? ''}`, 'Room address')}>Copy room@node</button>
                 <button className="danger" onClick={() => close(room)}>
                   Close
