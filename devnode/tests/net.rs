@@ -1,0 +1,140 @@
+//! Networking between nodes of one devnode (upstream `hyperdrive/src/net/` and the kernel's
+//! network checks): true source, per-pair order, offline, request_networking, size limit, faults.
+mod common;
+use common::*;
+use devnode::{Cluster, ClusterOptions};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+async fn two_nodes() -> Cluster {
+    Cluster::start(ClusterOptions::default().nodes(&["alice.os", "bob.os"])).await.unwrap()
+}
+
+const BOB_PROBE: &str = "bob.os@probe:probe:devnode.os";
+
+fn send(target: &str, body: &str, expects: Option<u64>, context: Option<&str>) -> Value {
+    json!({"SendRequest": {"target": target, "body": body, "expects_response": expects, "context": context}})
+}
+
+#[tokio::test]
+async fn two_nodes_exchange_requests_and_an_offline_peer_gives_offline_in_about_a_second() {
+    let cluster = two_nodes().await;
+    let (mut alice, _) = Probe::install(cluster.node("alice.os"), probe_entry()).await;
+    let (mut bob, _) = Probe::install(cluster.node("bob.os"), probe_entry()).await;
+
+    alice.command(send(BOB_PROBE, "hello bob", Some(5), Some("c1"))).await;
+    let got = bob.report().await;
+    assert_eq!(got["Received"]["source"], "alice.os@probe:probe:devnode.os", "the true source");
+    assert_eq!(got["Received"]["body"], "hello bob");
+    bob.command(json!({"Respond": {"body": "hello alice"}})).await;
+    let answer = alice.report().await;
+    assert_eq!(answer["Received"]["kind"], "Response");
+    assert_eq!(answer["Received"]["source"], BOB_PROBE);
+    assert_eq!(answer["Received"]["context"], "c1");
+
+    cluster.set_offline("bob.os", true);
+    let t = Instant::now();
+    alice.command(send(BOB_PROBE, "are you there", Some(30), Some("c2"))).await;
+    let err = alice.report().await;
+    let took = t.elapsed();
+    assert_eq!(err["SendError"]["kind"], "Offline", "{err}");
+    assert_eq!(err["SendError"]["context"], "c2");
+    assert_eq!(err["SendError"]["target"], BOB_PROBE);
+    assert!(took >= Duration::from_millis(800) && took < Duration::from_millis(3000), "offline after {took:?}");
+    assert!(bob.sync("nothing").await.is_empty());
+
+    cluster.set_offline("bob.os", false);
+    alice.command(send(BOB_PROBE, "back", None, None)).await;
+    assert_eq!(bob.report().await["Received"]["body"], "back");
+    cluster.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_unknown_node_is_offline() {
+    let cluster = two_nodes().await;
+    let (mut alice, _) = Probe::install(cluster.node("alice.os"), probe_entry()).await;
+    alice.command(send("carol.os@probe:probe:devnode.os", "x", Some(30), Some("c"))).await;
+    let err = alice.report().await;
+    assert_eq!(err["SendError"]["kind"], "Offline");
+    cluster.shutdown().await;
+}
+
+#[tokio::test]
+async fn request_networking_is_needed_to_send_and_to_receive() {
+    let cluster = two_nodes().await;
+    let mut no_net = probe_entry();
+    no_net["request_networking"] = json!(false);
+    let (mut alice, _) = Probe::install(cluster.node("alice.os"), no_net.clone()).await;
+    let (mut bob, _) = Probe::install(cluster.node("bob.os"), probe_entry()).await;
+    let t = Instant::now();
+    alice.command(send(BOB_PROBE, "blocked", Some(30), Some("c"))).await;
+    let err = alice.report().await;
+    assert_eq!(err["SendError"]["kind"], "Timeout", "a sender without networking gets an immediate timeout");
+    assert!(t.elapsed() < Duration::from_secs(2));
+    assert!(bob.sync("a").await.is_empty());
+
+    // Now bob lacks networking: alice's message is dropped silently; only her own timer fires.
+    let cluster2 = two_nodes().await;
+    let (mut alice, _) = Probe::install(cluster2.node("alice.os"), probe_entry()).await;
+    let (mut bob, _) = Probe::install(cluster2.node("bob.os"), no_net).await;
+    let t = Instant::now();
+    alice.command(send(BOB_PROBE, "dropped", Some(1), Some("c"))).await;
+    let err = alice.report().await;
+    assert_eq!(err["SendError"]["kind"], "Timeout");
+    assert!(t.elapsed() >= Duration::from_millis(950));
+    assert!(bob.sync("b").await.is_empty(), "a receiver without networking never sees remote messages");
+    cluster.shutdown().await;
+    cluster2.shutdown().await;
+}
+
+#[tokio::test]
+async fn messages_between_two_nodes_keep_their_order_under_latency() {
+    let cluster = two_nodes().await;
+    let (alice, _) = Probe::install(cluster.node("alice.os"), probe_entry()).await;
+    let (mut bob, _) = Probe::install(cluster.node("bob.os"), probe_entry()).await;
+    cluster.set_link("alice.os", "bob.os", Duration::from_millis(300), 0.0);
+    let t = Instant::now();
+    for i in 0..40 {
+        alice.command(send(BOB_PROBE, &format!("n{i}"), None, None)).await;
+    }
+    let mut bodies = Vec::new();
+    for _ in 0..40 {
+        bodies.push(bob.report().await["Received"]["body"].as_str().unwrap().to_string());
+    }
+    assert!(t.elapsed() >= Duration::from_millis(300), "latency applied: {:?}", t.elapsed());
+    assert_eq!(bodies, (0..40).map(|i| format!("n{i}")).collect::<Vec<_>>());
+    cluster.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_lossy_link_loses_messages_and_the_sender_times_out() {
+    let cluster = two_nodes().await;
+    let (mut alice, _) = Probe::install(cluster.node("alice.os"), probe_entry()).await;
+    let (mut bob, _) = Probe::install(cluster.node("bob.os"), probe_entry()).await;
+    cluster.set_link("alice.os", "bob.os", Duration::ZERO, 1.0);
+    alice.command(send(BOB_PROBE, "lost", Some(1), Some("c"))).await;
+    assert_eq!(alice.report().await["SendError"]["kind"], "Timeout");
+    assert!(bob.sync("s").await.is_empty());
+    cluster.set_link("alice.os", "bob.os", Duration::ZERO, 0.0);
+    alice.command(send(BOB_PROBE, "kept", None, None)).await;
+    assert_eq!(bob.report().await["Received"]["body"], "kept");
+    cluster.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_message_over_the_size_limit_is_lost_and_smaller_ones_pass() {
+    let cluster = two_nodes().await;
+    let (mut alice, _) = Probe::install(cluster.node("alice.os"), probe_entry()).await;
+    let (mut bob, _) = Probe::install(cluster.node("bob.os"), probe_entry()).await;
+    alice
+        .command(json!({"SendRequest": {"target": BOB_PROBE, "body": "big", "expects_response": 2, "context": "big", "blob_size": 10_485_801}}))
+        .await;
+    let err = alice.report().await;
+    assert_eq!(err["SendError"]["kind"], "Timeout", "no error but the sender's own timeout");
+    assert!(bob.sync("s").await.is_empty());
+    alice.command(json!({"SendRequest": {"target": BOB_PROBE, "body": "fits", "blob_size": 10_000_000}})).await;
+    let got = bob.report().await;
+    assert_eq!(got["Received"]["body"], "fits");
+    assert_eq!(got["Received"]["blob"].as_str().unwrap().len(), 10_000_000);
+    cluster.shutdown().await;
+}
