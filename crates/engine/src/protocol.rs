@@ -130,8 +130,6 @@ pub struct Snapshot {
 pub enum LeaveReason {
     Left,
     Kicked,
-    Closed,
-    PeerRestarted,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
