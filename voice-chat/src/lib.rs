@@ -1,35 +1,50 @@
-//! The voice-chat process: a thin `#[hyperapp]` shell around the room engine.
+//! The voice-chat process: a thin `#[hyperapp]` shell around the room engine
+//! (`voice-chat-engine`). Handlers translate runtime messages into engine inputs; the shell
+//! module carries the engine's outputs out. docs/http-api.md and docs/protocol.md describe
+//! what goes over the wire.
+mod api_types;
+mod clock;
+mod entropy;
+mod peers;
+mod shell;
+mod state_store;
+mod ws_push;
+
+use api_types::{ApiError, AppInfo, RoomCreated};
+use clock::now_ms;
 use hyperapp_macro::hyperapp;
-use hyperware_process_lib::hyperapp::SaveOptions;
+use hyperware_process_lib::hyperapp::{set_response_status, SaveOptions};
+use hyperware_process_lib::http::server::WsMessageType;
+use hyperware_process_lib::http::StatusCode;
+use hyperware_process_lib::LazyLoadBlob;
 use serde::{Deserialize, Serialize};
+use voice_chat_engine::protocol::PROTOCOL_VERSION;
+use voice_chat_engine::{EngineError, Role, Settings, SettingsPatch};
 
-const PROTOCOL_VERSION: u32 = 1;
-
+/// What the hyperapp state holds: the engine's persisted state, serialized.
 #[derive(Default, Debug, Serialize, Deserialize)]
-pub struct VoiceChatState {}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct AppInfo {
-    pub name: String,
-    pub version: String,
-    pub protocol_version: u32,
+pub struct VoiceChatState {
+    pub saved: Option<Vec<u8>>,
 }
 
 #[hyperapp(
     name = "Voice Chat",
-    ui = Some(HttpBindingConfig::default()),
+    ui = Some(HttpBindingConfig::new(false, false, false, None)),
     endpoints = vec![
-        Binding::Http {
-            path: "/api",
-            config: HttpBindingConfig::default(),
-        },
+        Binding::Http { path: "/api", config: HttpBindingConfig::default() },
+        Binding::Http { path: "/api/info", config: HttpBindingConfig::default() },
+        Binding::Http { path: "/api/rooms", config: HttpBindingConfig::default() },
+        Binding::Http { path: "/api/metrics", config: HttpBindingConfig::default() },
+        Binding::Ws { path: "/ws", config: WsBindingConfig::new(true, false, false) },
+        Binding::Ws { path: "/guest-ws", config: WsBindingConfig::new(false, false, false) },
     ],
-    save_config = SaveOptions::EveryMessage,
+    save_config = SaveOptions::Never,
     wit_world = "voice-chat-template-dot-os-v0"
 )]
 impl VoiceChatState {
     #[init]
     async fn initialize(&mut self) {
+        // Warnings only: the default (debug to a vfs file) would write on every message.
         hyperware_process_lib::logging::init_logging(
             hyperware_process_lib::logging::Level::WARN,
             hyperware_process_lib::logging::Level::INFO,
@@ -38,6 +53,14 @@ impl VoiceChatState {
             None,
         )
         .ok();
+        shell::start(state_store::load(self));
+        self.saved = None;
+        hyperware_process_lib::hyperapp::spawn(async {
+            loop {
+                let _ = hyperware_process_lib::hyperapp::sleep(shell::TICK_MS).await;
+                shell::with(|s| s.tick());
+            }
+        });
     }
 
     #[http(method = "GET", path = "/api/info")]
@@ -46,6 +69,143 @@ impl VoiceChatState {
             name: "voice-chat".to_string(),
             version: env!("CARGO_PKG_VERSION").to_string(),
             protocol_version: PROTOCOL_VERSION,
+            node: hyperware_process_lib::our().node,
         }
     }
+
+    #[http(method = "GET", path = "/api/rooms")]
+    async fn list_rooms(&mut self) -> serde_json::Value {
+        shell::with(|s| serde_json::to_value(s.engine.list_rooms()).unwrap_or_default())
+    }
+
+    #[http(method = "GET", path = "/api/metrics")]
+    async fn get_metrics(&mut self) -> serde_json::Value {
+        shell::with(|s| serde_json::to_value(s.engine.metrics()).unwrap_or_default())
+    }
+
+    #[http(method = "POST")]
+    async fn create_room(&mut self, settings: serde_json::Value) -> Result<RoomCreated, ApiError> {
+        let settings: Settings = parse(settings)?;
+        answer(shell::with(|s| s.engine.create_room(now_ms(), settings)))
+            .map(|created| RoomCreated { id: created.id, invite: created.invite })
+    }
+
+    #[http(method = "POST")]
+    async fn get_room(&mut self, room: String) -> Result<serde_json::Value, ApiError> {
+        answer(shell::with(|s| s.engine.room_snapshot(&room))).and_then(to_value)
+    }
+
+    #[http(method = "POST")]
+    async fn update_settings(&mut self, room: String, patch: serde_json::Value) -> Result<serde_json::Value, ApiError> {
+        let patch: SettingsPatch = parse(patch)?;
+        answer(shell::with(|s| s.engine.update_settings(now_ms(), &room, patch))).and_then(to_value)
+    }
+
+    #[http(method = "POST")]
+    async fn close_room(&mut self, room: String) -> Result<(), ApiError> {
+        answer(shell::with(|s| s.engine.close_room(now_ms(), &room)))
+    }
+
+    #[http(method = "POST")]
+    async fn get_invite(&mut self, room: String) -> Result<String, ApiError> {
+        answer(shell::with(|s| s.engine.invite(&room)))
+    }
+
+    #[http(method = "POST")]
+    async fn rotate_invite(&mut self, room: String) -> Result<String, ApiError> {
+        answer(shell::with(|s| s.engine.rotate_invite(now_ms(), &room)))
+    }
+
+    #[http(method = "POST")]
+    async fn set_role(&mut self, room: String, participant: String, role: String) -> Result<(), ApiError> {
+        let role: Role = parse(serde_json::Value::String(role))?;
+        answer(shell::with(|s| s.engine.set_role(now_ms(), &room, &participant, role)))
+    }
+
+    #[http(method = "POST")]
+    async fn kick(&mut self, room: String, participant: String) -> Result<(), ApiError> {
+        answer(shell::with(|s| s.engine.kick(now_ms(), &room, &participant)))
+    }
+
+    #[http(method = "POST")]
+    async fn mute(&mut self, room: String, participant: String, muted: bool) -> Result<(), ApiError> {
+        answer(shell::with(|s| s.engine.mute(now_ms(), &room, &participant, muted)))
+    }
+
+    #[http(method = "POST")]
+    async fn mute_all(&mut self, room: String) -> Result<(), ApiError> {
+        answer(shell::with(|s| s.engine.mute_all(now_ms(), &room)))
+    }
+
+    #[http(method = "POST")]
+    async fn clear_chat(&mut self, room: String) -> Result<(), ApiError> {
+        answer(shell::with(|s| s.engine.clear_chat(now_ms(), &room)))
+    }
+
+    #[http(method = "POST")]
+    async fn chat_history(&mut self, room: String) -> Result<serde_json::Value, ApiError> {
+        answer(shell::with(|s| s.engine.chat_history(&room))).and_then(to_value)
+    }
+
+    #[http(method = "POST")]
+    async fn events_since(&mut self, room: String, seq: u64) -> Result<serde_json::Value, ApiError> {
+        answer(shell::with(|s| s.engine.events_since(&room, seq))).and_then(to_value)
+    }
+
+    /// Any POST /api body that names no handler above (or is not JSON at all).
+    #[http(method = "POST", path = "/api")]
+    async fn unknown_api_call(&mut self) -> Result<(), ApiError> {
+        set_response_status(StatusCode::BAD_REQUEST);
+        Err(ApiError {
+            code: "unknown_request".into(),
+            message: "the body names no API call; see docs/http-api.md".into(),
+        })
+    }
+
+    /// A control envelope from the voice-chat process on another node; the runtime vouches
+    /// for the source node.
+    #[remote]
+    fn peer_message(&mut self, envelope: serde_json::Value) -> Result<(), String> {
+        let from = hyperware_process_lib::hyperapp::source().node;
+        let bytes = serde_json::to_vec(&envelope).map_err(|e| e.to_string())?;
+        shell::with(|s| s.on_peer_message(&from, &bytes))
+    }
+
+    /// A batch of audio frames from another node, in the request's blob.
+    #[remote]
+    fn peer_audio(&mut self) -> Result<(), String> {
+        let from = hyperware_process_lib::hyperapp::source().node;
+        let Some(mut blob) = hyperware_process_lib::get_blob() else {
+            return Err("audio batch without a blob".into());
+        };
+        shell::with(|s| s.on_peer_audio(&from, &mut blob.bytes));
+        Ok(())
+    }
+
+    #[ws]
+    fn websocket(&mut self, channel_id: u32, message_type: WsMessageType, blob: LazyLoadBlob) {
+        let mut bytes = blob.bytes;
+        shell::with(|s| s.on_ws(channel_id, message_type, &mut bytes));
+    }
+}
+
+/// An engine answer for the HTTP API: errors carry their code and an HTTP status.
+fn answer<T>(result: Result<T, EngineError>) -> Result<T, ApiError> {
+    result.map_err(|err| {
+        if let Ok(status) = StatusCode::from_u16(err.http_status()) {
+            set_response_status(status);
+        }
+        ApiError::from(err)
+    })
+}
+
+fn parse<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    serde_json::from_value(value).map_err(|e| {
+        set_response_status(StatusCode::BAD_REQUEST);
+        ApiError::invalid_input(e)
+    })
+}
+
+fn to_value<T: Serialize>(value: T) -> Result<serde_json::Value, ApiError> {
+    Ok(serde_json::to_value(value).unwrap_or_default())
 }
