@@ -96,6 +96,9 @@ pub(crate) struct ProxyRoom {
     pub mirror: Option<Snapshot>,
     pub members: Vec<ProxyMember>,
     pub loudest: LoudestSet,
+    /// (mirror seq, time) of the last sync request: one per gap, not per event, repeated
+    /// only if the answer does not come within a heartbeat interval.
+    pub sync_requested_at: Option<(u64, u64)>,
 }
 
 /// Output queue plus the per-peer state needed to address peers.

@@ -57,7 +57,7 @@ impl Engine {
             .entry(host.clone())
             .or_default()
             .entry(room.clone())
-            .or_insert_with(|| ProxyRoom { mirror: None, members: Vec::new(), loudest: LoudestSet::with_capacity(16) });
+            .or_insert_with(|| ProxyRoom { mirror: None, members: Vec::new(), loudest: LoudestSet::with_capacity(16), sync_requested_at: None });
         proxy.members.push(ProxyMember {
             conn,
             join_ref,
@@ -195,6 +195,11 @@ impl Engine {
         }
         if !mirror.apply(&logged) {
             let last_seq = mirror.seq;
+            let retry_ms = self.cfg.peer_heartbeat_ms;
+            if matches!(proxy.sync_requested_at, Some((seq, at)) if seq == last_seq && now.saturating_sub(at) < retry_ms) {
+                return false;
+            }
+            proxy.sync_requested_at = Some((last_seq, now));
             self.out.send_peer(host, now, PeerMsg::Control {
                 room: room.to_string(),
                 participant: String::new(),
@@ -203,6 +208,9 @@ impl Engine {
             });
             return false;
         }
+        // The host keeps a bounded history; so does the mirror.
+        let excess = mirror.chat.len().saturating_sub(self.cfg.chat_history);
+        mirror.chat.drain(..excess);
         let conns = self.proxy_conns(host, room);
         self.out.send(conns, ServerMsg::Event { room: room.to_string(), seq: logged.seq, event: logged.event.clone() });
         match &logged.event {
@@ -384,6 +392,7 @@ impl Engine {
             PeerMsg::Snapshot { room, snapshot } => {
                 let Some(proxy) = self.proxies.get_mut(from).and_then(|r| r.get_mut(&room)) else { return };
                 proxy.mirror = Some(snapshot.clone());
+                proxy.sync_requested_at = None;
                 let missing: Vec<ConnId> = proxy
                     .members
                     .iter()

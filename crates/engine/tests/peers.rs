@@ -368,3 +368,81 @@ fn closing_the_room_ends_remote_memberships() {
     w.net.node(B).send(2, 7, &ClientMsg::Chat { text: "x".into() });
     assert_eq!(w.net.node(B).errors(7), vec![ErrorCode::NotJoined]);
 }
+
+#[test]
+fn a_lost_event_makes_the_peer_sync_before_forwarding_more() {
+    let mut w = world(&[]);
+    remote_join(&mut w, B, 7, "bob", 0).unwrap();
+    w.net.node(B).clear();
+    // One event to B is lost on the way.
+    w.net.node(A).send(1, 1, &ClientMsg::Chat { text: "lost".into() });
+    w.net.node(A).to_peers.clear();
+    w.net.node(A).send(2, 1, &ClientMsg::Chat { text: "after".into() });
+    w.net.run(2);
+    let texts: Vec<String> = w
+        .net
+        .node(B)
+        .events(7)
+        .into_iter()
+        .filter_map(|(_, e)| match e { Event::Chat { message } => Some(message.text), _ => None })
+        .collect();
+    assert_eq!(texts, vec!["lost".to_string(), "after".to_string()], "in order, none missing, none twice");
+}
+
+#[test]
+fn peer_control_rate_limit_refuses_and_changes_nothing() {
+    let mut w = world(&[]);
+    let burst = Config::default().peer_rate.burst as u64;
+    let a = &mut w.net.node(A).engine;
+    for seq in 1..=burst {
+        let env = PeerEnvelope::new("s", seq, PeerMsg::Heartbeat {});
+        assert_eq!(a.handle_peer_message(0, B, &env.to_bytes()), Ok(()));
+    }
+    let env = PeerEnvelope::new("s", burst + 1, PeerMsg::Heartbeat {});
+    assert_eq!(a.handle_peer_message(0, B, &env.to_bytes()), Err(PeerRefusal::RateLimited));
+    assert_eq!(a.metrics().peer_messages_refused, 1);
+}
+
+#[test]
+fn proxied_rooms_per_node_are_capped() {
+    let cfg = Config { max_rooms: 1, ..Config::default() };
+    let mut net = Net::new(&[A]);
+    net.nodes.insert(B.into(), Node::with_config(B, cfg));
+    let r1 = net.node(A).create_room(open_settings());
+    let r2 = net.node(A).create_room(open_settings());
+    let b = net.node(B);
+    b.open(0, 7, ConnKind::Owner);
+    b.open(0, 8, ConnKind::Owner);
+    b.send(0, 7, &ClientMsg::Join { room: r1.id.clone(), name: "b".into(), invite: Some(r1.invite), host: Some(A.into()), resume: None });
+    b.send(0, 8, &ClientMsg::Join { room: r2.id.clone(), name: "b".into(), invite: Some(r2.invite), host: Some(A.into()), resume: None });
+    assert_eq!(net.node(B).errors(8), vec![ErrorCode::TooManyRooms]);
+    net.run(0);
+    assert!(matches!(&net.node(B).take(7)[..], [ServerMsg::Welcome(_)]));
+}
+
+#[test]
+fn unreachable_host_refuses_joins_and_commands_with_a_typed_error() {
+    let mut w = world(&[]);
+    remote_join(&mut w, B, 7, "bob", 0).unwrap();
+    w.net.node(B).engine.handle_peer_unreachable(5, A);
+    w.net.node(B).pump();
+    w.net.node(B).clear();
+    w.net.node(B).send(6, 7, &ClientMsg::Chat { text: "x".into() });
+    assert_eq!(w.net.node(B).errors(7), vec![ErrorCode::HostUnreachable]);
+    w.net.node(B).open(6, 8, ConnKind::Owner);
+    let join = ClientMsg::Join { room: w.room.clone(), name: "b2".into(), invite: Some(w.invite.clone()), host: Some(A.into()), resume: None };
+    w.net.node(B).send(6, 8, &join);
+    assert_eq!(w.net.node(B).errors(8), vec![ErrorCode::HostUnreachable]);
+    assert!(w.net.node(B).to_peers.is_empty());
+}
+
+#[test]
+fn guests_cannot_be_proxied_to_other_nodes() {
+    let mut w = world(&[]);
+    let b = w.net.node(B);
+    b.open(0, 7, ConnKind::Guest);
+    let join = ClientMsg::Join { room: w.room.clone(), name: "g".into(), invite: Some(w.invite.clone()), host: Some(A.into()), resume: None };
+    b.send(0, 7, &join);
+    assert_eq!(b.errors(7), vec![ErrorCode::Forbidden]);
+    assert!(b.to_peers.is_empty());
+}
