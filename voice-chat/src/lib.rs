@@ -152,16 +152,6 @@ impl VoiceChatState {
         answer(shell::with(|s| s.engine.events_since(&room, seq))).and_then(to_value)
     }
 
-    /// Any POST /api body that names no handler above (or is not JSON at all).
-    #[http(method = "POST", path = "/api")]
-    async fn unknown_api_call(&mut self) -> Result<(), ApiError> {
-        set_response_status(StatusCode::BAD_REQUEST);
-        Err(ApiError {
-            code: "unknown_request".into(),
-            message: "the body names no API call; see docs/http-api.md".into(),
-        })
-    }
-
     /// A control envelope from the voice-chat process on another node; the runtime vouches
     /// for the source node.
     #[remote]
