@@ -348,3 +348,31 @@ async fn a_bad_manifest_is_refused_with_a_clear_error_and_installs_nothing() {
     assert!(!node.running(&probe_id()));
     cluster.shutdown().await;
 }
+
+#[tokio::test]
+async fn homepage_add_and_remove_are_accepted_from_an_app_with_the_capability() {
+    let cluster = one_node().await;
+    let node = cluster.node("alice.os");
+    let mut entry = probe_entry();
+    entry["request_capabilities"].as_array_mut().unwrap().push(json!("homepage:homepage:sys"));
+    let (mut probe, _) = Probe::install(node, entry).await;
+    let add = json!({"Add": {"label": "Probe", "icon": null, "path": "/", "widget": null}}).to_string();
+    probe.command(json!({"SendRequest": {"target": "alice.os@homepage:homepage:sys", "body": add}})).await;
+    probe.sync("a").await;
+    let t = Instant::now();
+    while node.homepage_entries().is_empty() && t.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let entries = node.homepage_entries();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].label, "Probe");
+    assert_eq!(entries[0].path.as_deref(), Some("/probe:probe:devnode.os/"));
+    probe.command(json!({"SendRequest": {"target": "alice.os@homepage:homepage:sys", "body": "\"Remove\""}})).await;
+    probe.sync("b").await;
+    let t = Instant::now();
+    while !node.homepage_entries().is_empty() && t.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(node.homepage_entries().is_empty());
+    cluster.shutdown().await;
+}
