@@ -56,6 +56,8 @@ describe('JitterBuffer', () => {
     for (const s of [0, 1, 3, 4]) jb.push(frame(s), 0);
     expect(played(drain(jb, 0, 4))).toEqual([0, 1, 'c', 3]);
     expect(jb.stats().concealed).toBe(1);
+    expect(jb.stats().lost).toBe(1);
+    expect(jb.stats().underrun).toBe(0);
   });
 
   it('drops a frame that arrives after its play time, and never plays it', () => {
@@ -182,6 +184,8 @@ describe('JitterBuffer', () => {
     const jb = new JitterBuffer<F>();
     for (let s = 0; s < 3; s++) jb.push(frame(s), 0);
     expect(played(drain(jb, 0, 8))).toEqual([0, 1, 2, 'c', 'c', 'c', 'i', 'i']);
+    // Running dry at the end of a spurt is not loss.
+    expect(jb.stats()).toMatchObject({ concealed: 3, underrun: 3, lost: 0 });
     jb.push(frame(50), 1000);
     expect(jb.pop(1000).kind).toBe('idle');
     jb.push(frame(51), 1020);

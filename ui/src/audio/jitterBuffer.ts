@@ -54,7 +54,12 @@ export interface JitterStats {
   played: number;
   late: number;
   duplicate: number;
+  /** Every concealed frame: `lost` plus `underrun`. */
   concealed: number;
+  /** Holes between frames that did arrive: the network lost them, or they came too late. */
+  lost: number;
+  /** The buffer ran dry (end of a talk spurt, or a stall). */
+  underrun: number;
   overflowDropped: number;
   driftDropped: number;
   resets: number;
@@ -91,6 +96,8 @@ export class JitterBuffer<T extends Sequenced> {
     late: 0,
     duplicate: 0,
     concealed: 0,
+    lost: 0,
+    underrun: 0,
     overflowDropped: 0,
     driftDropped: 0,
     resets: 0,
@@ -236,6 +243,7 @@ export class JitterBuffer<T extends Sequenced> {
     }
     if (this.frames.size > 0) {
       this.counters.concealed++;
+      this.counters.lost++;
       return { kind: 'conceal' };
     }
     this.misses++;
@@ -244,6 +252,7 @@ export class JitterBuffer<T extends Sequenced> {
       return { kind: 'idle' };
     }
     this.counters.concealed++;
+    this.counters.underrun++;
     return { kind: 'conceal' };
   }
 

@@ -44,8 +44,8 @@ export class RateMeter {
   }
 }
 
-/** Fraction of expected frames that never arrived in time (concealed or late). */
-export function lossFraction(played: number, concealed: number): number {
-  const expected = played + concealed;
-  return expected === 0 ? 0 : concealed / expected;
+/** Fraction of frames that left a hole (lost or too late) among those due to play. */
+export function lossFraction(played: number, lost: number): number {
+  const expected = played + lost;
+  return expected === 0 ? 0 : lost / expected;
 }

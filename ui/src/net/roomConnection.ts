@@ -264,6 +264,8 @@ export class RoomConnection {
     if (message.type === 'welcome') {
       this.status = 'live';
       this.attempt = 0;
+      // Measure RTT at once instead of showing nothing until the first heartbeat.
+      this.socket?.send(encodeClientMessage({ type: 'ping', t: performance.now() }));
       if (this.state) this.options.onWelcome?.(this.state);
     }
     if (this.state?.ended) {

@@ -11,9 +11,10 @@ export function ConnectionBadge({ session }: { session: RoomSession }) {
   const { snapshot, engine } = session;
   const speakers = engine ? Object.values(engine.playback.stats().speakers) : [];
   const played = speakers.reduce((s, x) => s + x.played, 0);
-  const concealed = speakers.reduce((s, x) => s + x.concealed, 0);
+  // Only holes between arrived frames count: running dry at the end of a sentence is not loss.
+  const lost = speakers.reduce((s, x) => s + x.lost, 0);
   const jitter = speakers.length ? Math.max(...speakers.map((x) => x.jitterMs)) : 0;
-  const loss = lossFraction(played, concealed);
+  const loss = lossFraction(played, lost);
   const rtt = snapshot.rttMs;
   const quality =
     snapshot.status !== 'live' ? 'bad' : rtt === null ? 'unknown' : rtt > 300 || loss > 0.05 ? 'poor' : 'good';
@@ -35,7 +36,7 @@ export function ConnectionBadge({ session }: { session: RoomSession }) {
       <span className="stat" title="largest interarrival jitter among speakers">
         jitter {jitter.toFixed(0)} ms
       </span>
-      <span className="stat" title="frames concealed / expected">
+      <span className="stat" title="frames missing between frames that arrived">
         loss {(loss * 100).toFixed(1)}%
       </span>
       <span className="stat" title="audio bitrate in / out">

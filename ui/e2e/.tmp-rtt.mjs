@@ -1,0 +1,20 @@
+import { readFileSync } from 'node:fs';
+import { launchChromium } from './lib/browser.mjs';
+import * as R from './lib/roomPage.mjs';
+const ready = JSON.parse(readFileSync('/tmp/uidev/log', 'utf8').split('\n').find((l) => l.startsWith('DEVNODE_READY')).slice(14));
+const alice = ready.nodes[0];
+const ctx = await launchChromium();
+const [name, value] = alice.cookie.split(/=(.*)/s);
+await ctx.addCookies([{ name, value, domain: '127.0.0.1', path: '/' }]);
+const page = await ctx.newPage();
+page.on('websocket', (ws) => {
+  ws.on('framereceived', (f) => typeof f.payload === 'string' && console.log('<-', f.payload.slice(0, 100)));
+  ws.on('framesent', (f) => typeof f.payload === 'string' && console.log('->', f.payload.slice(0, 100)));
+});
+page.on('console', (m) => console.log('[console]', m.text()));
+const base = alice.url + '/voice-chat:voice-chat:template.os';
+const created = await (await fetch(base + '/api', { method: 'POST', headers: { cookie: alice.cookie }, body: JSON.stringify({ CreateRoom: { name: 'T', capacity: 10, default_role: 'viewer', guests_allowed: false, guests_may_speak: false } }) })).json();
+await R.openRoom(page, `${base}/room/${created.Ok.id}`, { name: 'Al' });
+await page.waitForTimeout(5000);
+console.log(await page.getByTestId('connection-badge').innerText());
+await ctx.close();
