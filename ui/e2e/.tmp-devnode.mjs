@@ -42,6 +42,17 @@ try {
   await R.toggleSelfMute(A.page);
   await R.waitForSilence(B.page);
   console.log('mute silenced B');
+  await R.toggleSelfMute(A.page);
+  await R.waitForTone(B.page, { frequency: 440 });
+  console.log('unmute: B hears again');
+  const t0 = Date.now();
+  const r = await fetch(`${ready.admin}/nodes/alice.os/restart/voice-chat:voice-chat:template.os`, { method: 'POST' });
+  console.log('restart', r.status, await r.text());
+  await A.page.locator('[data-testid=room][data-status=reconnecting]').waitFor({ timeout: 10000 }).then(() => console.log('alice shows reconnecting'), () => console.log('alice never showed reconnecting'));
+  await R.waitForLive(A.page, 30000);
+  console.log('alice live again after', Date.now() - t0, 'ms');
+  console.log('A sees', await R.participantNames(A.page), 'B sees', await R.participantNames(B.page), 'B status', await B.page.getByTestId('room').getAttribute('data-status'));
+  await R.waitForTone(B.page, { frequency: 440, timeoutMs: 20000 }).then((h) => console.log('B hears A again after restart', h.rms), (e) => console.log('B does not hear A after restart:', e.message));
   await A.page.screenshot({ path: '/tmp/uidev/alice.png' });
   await B.page.screenshot({ path: '/tmp/uidev/bob.png' });
 } catch (e) {

@@ -205,6 +205,50 @@ describe('RoomConnection', () => {
     await until(() => connection.snapshot().status === 'live');
   });
 
+  it('reconnects and resumes when the process says it no longer knows the connection', async () => {
+    const { url, clients } = await startServer((client, index) => {
+      client.socket.on('message', (data, isBinary) => {
+        if (isBinary) return;
+        const m = JSON.parse(data.toString());
+        if (m.type !== 'join') return;
+        if (index === 0) {
+          client.socket.send(welcome());
+          // A restarted process answers the old socket's next message like this.
+          setTimeout(
+            () => client.socket.send(JSON.stringify({ type: 'error', v: 1, code: 'unknown_connection', message: 'reconnect', ref: null })),
+            30,
+          );
+        } else {
+          client.socket.send(welcome({ resume_token: 'tok-new' }));
+        }
+      });
+    });
+    const { connection, errors } = connect(url);
+    await until(() => clients.length === 2 && connection.snapshot().room?.resumeToken === 'tok-new');
+    expect(clients[1].texts[0]).toMatchObject({ type: 'join', resume: { token: 'tok-1', last_seq: 3 } });
+    expect(connection.snapshot().status).toBe('live');
+    expect(errors).toEqual([]);
+  });
+
+  it('finds out with a periodic sync that a restarted process forgot it, and rejoins', async () => {
+    const { url, clients } = await startServer((client, index) => {
+      client.socket.on('message', (data, isBinary) => {
+        if (isBinary) return;
+        const m = JSON.parse(data.toString());
+        if (m.type === 'ping') client.socket.send(JSON.stringify({ type: 'pong', v: 1, t: m.t, server_ms: 0 }));
+        if (m.type === 'join') client.socket.send(welcome({ resume_token: `tok-${index + 1}` }));
+        // The first server "restarts" at once: it answers pings but knows no room for this socket.
+        if (m.type === 'sync' && index === 0) {
+          client.socket.send(JSON.stringify({ type: 'error', v: 1, code: 'not_joined', message: 'join a room first', ref: null }));
+        }
+      });
+    });
+    const { connection } = connect(url, { pingEveryMs: 20 });
+    await until(() => clients.length === 2 && connection.snapshot().room?.resumeToken === 'tok-2');
+    expect(clients[0].texts.some((t) => t.type === 'sync' && t.last_seq === 3)).toBe(true);
+    expect(clients[1].texts[0]).toMatchObject({ type: 'join', resume: { token: 'tok-1' } });
+  });
+
   it('reports a control message sent while not connected instead of dropping it silently', async () => {
     const { url } = await startServer(() => {});
     const { connection, errors } = connect(url);

@@ -18,6 +18,7 @@ import { RateMeter, RttEstimator } from './linkStats';
 export const PING_EVERY_MS = 2000;
 /** No message at all for this long means the socket is dead even if the browser has not noticed. */
 export const SILENCE_TIMEOUT_MS = 10_000;
+export const SYNC_EVERY_HEARTBEATS = 5;
 /** Above this much unsent data, outgoing audio is dropped rather than queued: late audio is worthless. */
 export const MAX_BUFFERED_BYTES = 16 * 1024;
 
@@ -75,6 +76,7 @@ export class RoomConnection {
   private lastHeardMs = 0;
   private closedByUs = false;
   private refCounter = 0;
+  private heartbeats = 0;
   private readonly listeners = new Set<() => void>();
   private snapshotCache: ConnectionSnapshot | null = null;
 
@@ -182,13 +184,23 @@ export class RoomConnection {
       if (!socket || socket.readyState !== OPEN) return;
       if (performance.now() - this.lastHeardMs > (this.options.silenceTimeoutMs ?? SILENCE_TIMEOUT_MS)) {
         // close() on a half-dead TCP connection can take minutes to fire onclose; move on now.
-        this.closed(socket, 4000);
-        socket.close();
+        this.reconnectNow(socket);
         return;
       }
       socket.send(encodeClientMessage({ type: 'ping', t: performance.now() }));
+      // Now and then ask for anything missed: it fills gaps, and a process that restarted and
+      // forgot this socket answers not_joined, which sends us through reconnect and resume.
+      if (++this.heartbeats % SYNC_EVERY_HEARTBEATS === 0 && this.status === 'live' && this.state) {
+        socket.send(encodeClientMessage({ type: 'sync', last_seq: this.state.seq }));
+      }
       this.changed();
     }, this.options.pingEveryMs ?? PING_EVERY_MS);
+  }
+
+  /** Drops this socket and goes through the normal reconnect-and-resume path. */
+  private reconnectNow(socket: WebSocket): void {
+    this.closed(socket, 4000);
+    socket.close();
   }
 
   private stopHeartbeat(): void {
@@ -238,6 +250,11 @@ export class RoomConnection {
       return;
     }
     if (message.type === 'error') {
+      if (this.socket && (message.code === 'unknown_connection' || (message.code === 'not_joined' && this.status === 'live'))) {
+        // The process restarted under a socket the runtime kept open: it no longer knows us.
+        this.reconnectNow(this.socket);
+        return;
+      }
       if (this.status !== 'live' && message.ref === 'join') {
         // A refused join (unknown room, no invite, full) will be refused again: stop here.
         this.failure = message;
