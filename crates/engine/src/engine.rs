@@ -5,6 +5,7 @@ use crate::error::{EngineError, ErrorCode};
 use crate::event_log::EventLog;
 use crate::ids::{new_id, Entropy};
 use crate::limits::TokenBucket;
+pub(crate) use crate::outbox::{Outbox, PeerLink};
 use crate::loudest::LoudestSet;
 use crate::metrics::Metrics;
 use crate::peer::{PeerEnvelope, PeerMsg};
@@ -59,22 +60,6 @@ pub(crate) struct Conn {
     pub acked: u32,
 }
 
-/// What we know about another node.
-#[derive(Debug, Clone)]
-pub(crate) struct PeerLink {
-    pub out_seq: u64,
-    pub in_session: Option<String>,
-    pub in_seq: u64,
-    pub reachable: bool,
-    pub last_heard_ms: u64,
-    pub bucket: TokenBucket,
-    /// Audio for this peer since the last flush (room markers + frames).
-    pub batch: Vec<u8>,
-    pub batch_room: String,
-    /// Id of the last frame appended, so one frame is appended once per peer.
-    pub last_frame: u64,
-}
-
 /// A local user in a room hosted elsewhere.
 #[derive(Debug, Clone)]
 pub(crate) struct ProxyMember {
@@ -99,90 +84,6 @@ pub(crate) struct ProxyRoom {
     /// (mirror seq, time) of the last sync request: one per gap, not per event, repeated
     /// only if the answer does not come within a heartbeat interval.
     pub sync_requested_at: Option<(u64, u64)>,
-}
-
-/// Output queue plus the per-peer state needed to address peers.
-pub(crate) struct Outbox {
-    pub queue: VecDeque<Output>,
-    pub session: String,
-    pub peers: BTreeMap<String, PeerLink>,
-    pub metrics: Metrics,
-    pub dirty: bool,
-    pub peer_rate: crate::limits::RateLimit,
-}
-
-impl Outbox {
-    pub fn send(&mut self, conns: Vec<ConnId>, msg: ServerMsg) {
-        if !conns.is_empty() {
-            self.queue.push_back(Output::ToConns { conns, msg });
-        }
-    }
-
-    pub fn send_one(&mut self, conn: ConnId, msg: ServerMsg) {
-        self.queue.push_back(Output::ToConns { conns: vec![conn], msg });
-    }
-
-    pub fn error(&mut self, conn: ConnId, err: &EngineError, reference: Option<String>) {
-        self.metrics.control_errors += 1;
-        self.send_one(conn, ServerMsg::error(err, reference));
-    }
-
-    pub fn link(&mut self, node: &str, now: u64) -> &mut PeerLink {
-        let rate = self.peer_rate;
-        self.peers.entry(node.to_string()).or_insert_with(|| PeerLink {
-            out_seq: 0,
-            in_session: None,
-            in_seq: 0,
-            reachable: true,
-            last_heard_ms: now,
-            bucket: TokenBucket::new(rate, now),
-            batch: Vec::new(),
-            batch_room: String::new(),
-            last_frame: 0,
-        })
-    }
-
-    pub fn reachable(&self, node: &str) -> bool {
-        self.peers.get(node).is_none_or(|l| l.reachable)
-    }
-
-    pub fn send_peer(&mut self, node: &str, now: u64, msg: PeerMsg) {
-        let link = self.link(node, now);
-        link.out_seq += 1;
-        let seq = link.out_seq;
-        let envelope = PeerEnvelope::new(&self.session, seq, msg);
-        self.metrics.peer_messages_out += 1;
-        self.queue.push_back(Output::ToPeer { node: node.to_string(), envelope });
-    }
-
-    pub fn mark_dirty(&mut self) {
-        if !self.dirty {
-            self.dirty = true;
-            self.queue.push_back(Output::PersistRequested);
-        }
-    }
-
-    /// Sends a room event to everyone in the room: local sockets and each reachable peer once.
-    pub fn emit(&mut self, room: &mut Room, now: u64, event: crate::protocol::Event) {
-        let logged = room.log.append(event).clone();
-        let msg = ServerMsg::Event { room: room.id.clone(), seq: logged.seq, event: logged.event.clone() };
-        self.send(room.local_conns(), msg);
-        for node in room.peer_nodes() {
-            if self.reachable(&node) {
-                self.send_peer(&node, now, PeerMsg::Event { room: room.id.clone(), event: logged.clone() });
-            }
-        }
-        self.mark_dirty();
-    }
-
-    pub fn announce(&mut self, room: &Room, now: u64, event: Presence) {
-        self.send(room.local_conns(), ServerMsg::Presence { room: room.id.clone(), event: event.clone() });
-        for node in room.peer_nodes() {
-            if self.reachable(&node) {
-                self.send_peer(&node, now, PeerMsg::Presence { room: room.id.clone(), event: event.clone() });
-            }
-        }
-    }
 }
 
 pub struct Engine {

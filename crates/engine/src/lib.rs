@@ -50,6 +50,7 @@ pub mod ids;
 pub mod limits;
 pub mod loudest;
 pub mod metrics;
+pub mod outbox;
 pub mod peer;
 pub mod peering;
 pub mod persist;

@@ -38,6 +38,9 @@ pub enum PeerMsg {
         #[serde(rename = "ref")]
         reference: Option<String>,
     },
+    /// The events after `last_seq` for this node's mirror of the room (member nodes only);
+    /// answered by `event`s or one `snapshot`.
+    Sync { room: RoomId, last_seq: u64 },
     /// The participant's socket dropped; it may resume until the presence timeout.
     Detach { room: RoomId, participant: ParticipantId },
     /// Liveness of the proxy node (all its participants); answered by `heartbeat_ack`.

@@ -200,12 +200,7 @@ impl Engine {
                 return false;
             }
             proxy.sync_requested_at = Some((last_seq, now));
-            self.out.send_peer(host, now, PeerMsg::Control {
-                room: room.to_string(),
-                participant: String::new(),
-                msg: ClientMsg::Sync { last_seq },
-                reference: None,
-            });
+            self.out.send_peer(host, now, PeerMsg::Sync { room: room.to_string(), last_seq });
             return false;
         }
         // The host keeps a bounded history; so does the mirror.
@@ -343,6 +338,7 @@ impl Engine {
                     self.out.send_peer(from, now, PeerMsg::Direct { room, participant, msg });
                 }
             }
+            PeerMsg::Sync { room, last_seq } => self.peer_sync(now, from, &room, last_seq),
             PeerMsg::Detach { room, participant } => {
                 let Some(r) = self.rooms.get_mut(&room) else { return };
                 let Some(i) = r.index_of(&participant).filter(|&i| r.participants[i].is_remote_of(from)) else { return };
@@ -418,28 +414,29 @@ impl Engine {
         self.out.send_peer(host, now, PeerMsg::Control { room, participant, msg: ClientMsg::Leave {}, reference: None });
     }
 
+    /// Host side: a member node's mirror missed events. Others get nothing.
+    fn peer_sync(&mut self, now: u64, from: &str, room_id: &str, last_seq: u64) {
+        let Some(room) = self.rooms.get(room_id) else { return };
+        if !room.participants.iter().any(|p| p.is_remote_of(from)) {
+            self.out.metrics.peer_messages_refused += 1;
+            return;
+        }
+        match room.log.since(last_seq) {
+            Since::Missed(events) => {
+                for event in events {
+                    self.out.send_peer(from, now, PeerMsg::Event { room: room_id.to_string(), event });
+                }
+            }
+            Since::SnapshotNeeded => {
+                let snapshot = room.snapshot(&self.our_node);
+                self.out.send_peer(from, now, PeerMsg::Snapshot { room: room_id.to_string(), snapshot });
+            }
+        }
+    }
+
     /// Host side: one proxied participant's control message.
     fn peer_control(&mut self, now: u64, from: &str, room_id: &str, participant: &str, msg: ClientMsg) -> Result<(), EngineError> {
         let room = self.rooms.get_mut(room_id).ok_or(EngineError::new(ErrorCode::RoomNotFound))?;
-        if participant.is_empty() {
-            // Room-level sync for the peer's mirror: allowed to member nodes only.
-            let ClientMsg::Sync { last_seq } = msg else { return Err(EngineError::new(ErrorCode::NotMember)) };
-            if !room.participants.iter().any(|p| p.is_remote_of(from)) {
-                return Err(EngineError::new(ErrorCode::NotMember));
-            }
-            match room.log.since(last_seq) {
-                Since::Missed(events) => {
-                    for event in events {
-                        self.out.send_peer(from, now, PeerMsg::Event { room: room_id.to_string(), event });
-                    }
-                }
-                Since::SnapshotNeeded => {
-                    let snapshot = room.snapshot(&self.our_node);
-                    self.out.send_peer(from, now, PeerMsg::Snapshot { room: room_id.to_string(), snapshot });
-                }
-            }
-            return Ok(());
-        }
         let idx = room
             .index_of(participant)
             .filter(|&i| room.participants[i].is_remote_of(from))
@@ -516,18 +513,14 @@ impl Engine {
             let back: Vec<usize> = (0..room.participants.len())
                 .filter(|&i| room.participants[i].is_remote_of(node) && !room.participants[i].connected)
                 .collect();
-            if !room.participants.iter().any(|p| p.is_remote_of(node)) {
-                continue;
-            }
+            // These events reach it with a seq gap (it missed what was logged meanwhile), so
+            // it asks `sync` for exactly the missed ones.
             for i in back {
                 room.participants[i].connected = true;
                 room.participants[i].last_seen_ms = now;
                 let participant = room.participants[i].id.clone();
                 self.out.emit(room, now, Event::Reconnected { participant });
             }
-            // It missed events while unreachable: give it the whole state.
-            let snapshot = room.snapshot(&self.our_node);
-            self.out.send_peer(node, now, PeerMsg::Snapshot { room: room_id.clone(), snapshot });
         }
         let rooms: Vec<(String, u64)> = self
             .proxies
@@ -537,8 +530,7 @@ impl Engine {
         for (room, last_seq) in rooms {
             let conns = self.proxy_conns(node, &room);
             self.out.send(conns, ServerMsg::HostStatus { room: room.clone(), reachable: true });
-            let msg = ClientMsg::Sync { last_seq };
-            self.out.send_peer(node, now, PeerMsg::Control { room, participant: String::new(), msg, reference: None });
+            self.out.send_peer(node, now, PeerMsg::Sync { room, last_seq });
         }
     }
 

@@ -179,15 +179,11 @@ fn control_from_a_node_that_never_joined_is_refused_and_changes_nothing() {
     assert!(matches!(&replies[..], [PeerMsg::Direct { msg: ServerMsg::Error { code: ErrorCode::NotMember, .. }, .. }]), "{replies:?}");
     assert_eq!(w.net.node(A).engine.room_snapshot(&w.room).unwrap().seq, seq);
     // A room-level sync from a non-member is refused too.
-    let sync = PeerEnvelope::new("c-session", 2, PeerMsg::Control {
-        room: w.room.clone(),
-        participant: String::new(),
-        msg: ClientMsg::Sync { last_seq: 0 },
-        reference: None,
-    });
+    let sync = PeerEnvelope::new("c-session", 2, PeerMsg::Sync { room: w.room.clone(), last_seq: 0 });
     w.net.node(A).engine.handle_peer_message(9, C, &sync.to_bytes()).unwrap();
     w.net.node(A).pump();
-    assert!(w.net.node(A).to_peers.iter().all(|(_, e)| !matches!(e.msg, PeerMsg::Snapshot { .. } | PeerMsg::Event { .. })));
+    assert!(w.net.node(A).to_peers.is_empty());
+    assert_eq!(w.net.node(A).engine.metrics().peer_messages_refused, 1);
 }
 
 #[test]
@@ -289,16 +285,16 @@ fn peer_coming_back_resumes_its_memberships_and_catches_up() {
     assert!(!snap.participants.iter().find(|p| p.id == bob.participant).unwrap().reconnecting);
     let msgs = w.net.node(B).take(7);
     assert!(msgs.iter().any(|m| matches!(m, ServerMsg::HostStatus { reachable: true, .. })), "{msgs:?}");
-    // Bob's client ends up with both missed chats (as events or in a snapshot).
-    let mut texts: Vec<String> = Vec::new();
-    for m in &msgs {
-        match m {
-            ServerMsg::Event { event: Event::Chat { message }, .. } => texts.push(message.text.clone()),
-            ServerMsg::Snapshot { snapshot, .. } => texts.extend(snapshot.chat.iter().map(|c| c.text.clone())),
-            _ => {}
-        }
-    }
-    assert!(texts.contains(&"missed 1".to_string()) && texts.contains(&"missed 2".to_string()), "{msgs:?}");
+    // Bob's client gets exactly the missed events, in order, via since(seq).
+    let seqs: Vec<u64> = msgs.iter().filter_map(|m| match m { ServerMsg::Event { seq, .. } => Some(*seq), _ => None }).collect();
+    assert!(seqs.windows(2).all(|p| p[1] == p[0] + 1), "{seqs:?}");
+    assert_eq!(seqs.last().copied(), Some(w.net.node(A).engine.room_snapshot(&w.room).unwrap().seq));
+    let texts: Vec<String> = msgs
+        .iter()
+        .filter_map(|m| match m { ServerMsg::Event { event: Event::Chat { message }, .. } => Some(message.text.clone()), _ => None })
+        .collect();
+    assert_eq!(texts, vec!["missed 1".to_string(), "missed 2".to_string()]);
+    assert!(!msgs.iter().any(|m| matches!(m, ServerMsg::Snapshot { .. })));
     // And B's mirror equals A's state.
     w.net.node(B).send(20_100, 7, &ClientMsg::Chat { text: "back".into() });
     w.net.run(20_100);
