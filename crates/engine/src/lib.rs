@@ -38,6 +38,39 @@
 //!    - `Output::PersistRequested`: save `engine.persisted().to_bytes()` (may be debounced).
 //!
 //! Peer audio batches are fire-and-forget: losing one loses 20 ms of audio, nothing else.
+//!
+//! # Example
+//!
+//! ```
+//! use voice_chat_engine::{Config, ConnKind, Engine, Output, SeededEntropy, ServerMsg, Settings};
+//!
+//! // The shell uses the runtime's randomness; a seeded source keeps this example repeatable.
+//! let mut engine = Engine::new(Config::default(), "alice.os", Box::new(SeededEntropy::new(1)));
+//! let room = engine.create_room(0, Settings::default()).unwrap();
+//!
+//! engine.handle_open(10, 7, ConnKind::Owner);
+//! let join = format!(r#"{{"v":1,"type":"join","room":"{}","name":"Alice"}}"#, room.id);
+//! engine.handle_text(10, 7, join.as_bytes());
+//!
+//! let mut welcomed = false;
+//! while let Some(output) = engine.poll_output() {
+//!     match output {
+//!         Output::ToConns { conns, msg } => {
+//!             let text = msg.to_json(); // push `text` to every channel in `conns`
+//!             welcomed |= matches!(msg, ServerMsg::Welcome(_)) && conns == [7] && text.contains("\"v\":1");
+//!         }
+//!         Output::Close { .. } | Output::ToPeer { .. } => {}
+//!         Output::PersistRequested => {
+//!             let _bytes = engine.persisted().to_bytes(); // save with set-state
+//!         }
+//!     }
+//! }
+//! assert!(welcomed);
+//!
+//! // Every 20 ms:
+//! engine.handle_tick(30);
+//! engine.flush_peer_batches(|_node, _batch| { /* one fire-and-forget request per peer */ });
+//! ```
 
 pub mod api;
 pub mod audio;
