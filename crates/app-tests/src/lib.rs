@@ -1,0 +1,1 @@
+//! Nothing here: the end-to-end tests live in `tests/` (see `tests/common`).
