@@ -23,7 +23,8 @@ try {
   await A.page.waitForURL(/\/room\//, { timeout: 10000 });
   const roomId = decodeURIComponent(A.page.url().split('/room/')[1]);
   console.log('room', roomId);
-  A.page.on('websocket', (ws) => { ws.on('framereceived', (f) => typeof f.payload === 'string' && f.payload.includes('pong') && console.log('[alice <-]', f.payload.slice(0, 100))); ws.on('framesent', (f) => typeof f.payload === 'string' && f.payload.includes('ping') && console.log('[alice ->]', f.payload.slice(0, 100))); });
+  let restarted = false;
+  A.page.on('websocket', (ws) => { console.log('[alice ws open]', ws.url()); ws.on('close', () => console.log('[alice ws closed]')); ws.on('framereceived', (f) => restarted && typeof f.payload === 'string' && console.log('[A <-]', f.payload.slice(0, 160))); ws.on('framesent', (f) => restarted && typeof f.payload === 'string' && console.log('[A ->]', f.payload.slice(0, 160))); });
   await R.openRoom(A.page, A.page.url(), { name: 'Alice' });
   console.log('alice live');
   const invite = await A.page.evaluate(async (id) => (await (await fetch('/voice-chat:voice-chat:template.os/api', { method: 'POST', body: JSON.stringify({ GetInvite: id }) })).json()), roomId);
@@ -46,9 +47,10 @@ try {
   await R.waitForTone(B.page, { frequency: 440 });
   console.log('unmute: B hears again');
   const t0 = Date.now();
+  restarted = true;
   const r = await fetch(`${ready.admin}/nodes/alice.os/restart/voice-chat:voice-chat:template.os`, { method: 'POST' });
   console.log('restart', r.status, await r.text());
-  await A.page.locator('[data-testid=room][data-status=reconnecting]').waitFor({ timeout: 10000 }).then(() => console.log('alice shows reconnecting'), () => console.log('alice never showed reconnecting'));
+  await A.page.locator('[data-testid=room][data-status=reconnecting]').waitFor({ timeout: 14000 }).then(() => console.log('alice shows reconnecting'), () => console.log('alice never showed reconnecting'));
   await R.waitForLive(A.page, 30000);
   console.log('alice live again after', Date.now() - t0, 'ms');
   console.log('A sees', await R.participantNames(A.page), 'B sees', await R.participantNames(B.page), 'B status', await B.page.getByTestId('room').getAttribute('data-status'));

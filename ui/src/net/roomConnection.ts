@@ -16,8 +16,8 @@ import { backoffDelay, isFinalClose } from './backoff';
 import { RateMeter, RttEstimator } from './linkStats';
 
 export const PING_EVERY_MS = 2000;
-/** No message at all for this long means the socket is dead even if the browser has not noticed. */
-export const SILENCE_TIMEOUT_MS = 10_000;
+/** No message for this long (three missed pongs) means the socket is dead, or the process behind it restarted and forgot it. */
+export const SILENCE_TIMEOUT_MS = 6000;
 export const SYNC_EVERY_HEARTBEATS = 5;
 /** Above this much unsent data, outgoing audio is dropped rather than queued: late audio is worthless. */
 export const MAX_BUFFERED_BYTES = 16 * 1024;
