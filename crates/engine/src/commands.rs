@@ -350,6 +350,7 @@ impl Engine {
             stream,
             location: req.location.clone(),
             connected: true,
+            peer_lost: false,
             joined_ms: now,
             last_seen_ms: now,
             muted: false,
@@ -409,6 +410,7 @@ impl Engine {
         let p = &mut room.participants[idx];
         p.location = req.location.clone();
         p.connected = true;
+        p.peer_lost = false;
         p.last_seen_ms = now;
         let (stream, role, token) = (p.stream, p.role, p.resume_token.clone());
         let (snapshot, replay, seq) = match room.log.since(resume.last_seq) {

@@ -395,9 +395,23 @@ impl Engine {
         }
         if now_ms.saturating_sub(self.last_heartbeat_ms) >= self.cfg.peer_heartbeat_ms {
             self.last_heartbeat_ms = now_ms;
-            let hosts: Vec<String> = self.proxies.iter().filter(|(_, r)| !r.is_empty()).map(|(h, _)| h.clone()).collect();
-            for host in hosts {
-                self.out.send_peer(&host, now_ms, PeerMsg::Heartbeat {});
+            let beats: Vec<(String, Vec<crate::peer::HeldParticipants>)> = self
+                .proxies
+                .iter()
+                .filter(|(_, rooms)| !rooms.is_empty())
+                .map(|(host, rooms)| {
+                    let held = rooms
+                        .iter()
+                        .map(|(room, p)| crate::peer::HeldParticipants {
+                            room: room.clone(),
+                            participants: p.members.iter().filter_map(|m| m.participant.clone()).collect(),
+                        })
+                        .collect();
+                    (host.clone(), held)
+                })
+                .collect();
+            for (host, rooms) in beats {
+                self.out.send_peer(&host, now_ms, PeerMsg::Heartbeat { rooms });
             }
         }
     }
@@ -411,15 +425,9 @@ impl Engine {
                 let room = &self.rooms[&room_id];
                 room.participants
                     .iter()
-                    .filter(|p| {
-                        let heard = match (&p.location, p.connected) {
-                            (Location::Remote(node), true) => {
-                                self.out.peers.get(node).map_or(p.last_seen_ms, |l| l.last_heard_ms.max(p.last_seen_ms))
-                            }
-                            _ => p.last_seen_ms,
-                        };
-                        now_ms.saturating_sub(heard) >= timeout
-                    })
+                    // Remote participants are refreshed by their node's heartbeats, which list
+                    // only the participants it still holds.
+                    .filter(|p| now_ms.saturating_sub(p.last_seen_ms) >= timeout)
                     .map(|p| p.id.clone())
                     .collect()
             };

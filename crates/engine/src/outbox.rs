@@ -18,7 +18,6 @@ pub(crate) struct PeerLink {
     pub in_session: Option<String>,
     pub in_seq: u64,
     pub reachable: bool,
-    pub last_heard_ms: u64,
     pub bucket: TokenBucket,
     /// Audio for this peer since the last flush (room markers + frames).
     pub batch: Vec<u8>,
@@ -60,7 +59,6 @@ impl Outbox {
             in_session: None,
             in_seq: 0,
             reachable: true,
-            last_heard_ms: now,
             bucket: TokenBucket::new(rate, now),
             batch: Vec::new(),
             batch_room: String::new(),

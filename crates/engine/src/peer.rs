@@ -43,8 +43,12 @@ pub enum PeerMsg {
     Sync { room: RoomId, last_seq: u64 },
     /// The participant's socket dropped; it may resume until the presence timeout.
     Detach { room: RoomId, participant: ParticipantId },
-    /// Liveness of the proxy node (all its participants); answered by `heartbeat_ack`.
-    Heartbeat {},
+    /// Liveness of the participants this node still holds, per room (others of this node
+    /// are not refreshed and time out); answered by `heartbeat_ack`.
+    Heartbeat {
+        #[serde(default)]
+        rooms: Vec<HeldParticipants>,
+    },
     // ---- host node → proxy node ----
     Joined { room: RoomId, join_ref: u64, welcome: Welcome },
     JoinRefused { room: RoomId, join_ref: u64, error: EngineError },
@@ -56,6 +60,12 @@ pub enum PeerMsg {
     /// A message for one participant only (errors, pong-less replies, replays).
     Direct { room: RoomId, participant: ParticipantId, msg: ServerMsg },
     HeartbeatAck {},
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldParticipants {
+    pub room: RoomId,
+    pub participants: Vec<ParticipantId>,
 }
 
 impl PeerEnvelope {

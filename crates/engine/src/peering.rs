@@ -294,7 +294,6 @@ impl Engine {
             return Err(PeerRefusal::Duplicate);
         }
         link.in_seq = envelope.seq;
-        link.last_heard_ms = now;
         let came_back = !link.reachable;
         link.reachable = true;
         if restarted {
@@ -308,7 +307,17 @@ impl Engine {
 
     fn dispatch_peer(&mut self, now: u64, from: &str, msg: PeerMsg) {
         match msg {
-            PeerMsg::Heartbeat {} => self.out.send_peer(from, now, PeerMsg::HeartbeatAck {}),
+            PeerMsg::Heartbeat { rooms } => {
+                for held in rooms {
+                    let Some(room) = self.rooms.get_mut(&held.room) else { continue };
+                    for p in room.participants.iter_mut() {
+                        if p.is_remote_of(from) && held.participants.contains(&p.id) {
+                            p.last_seen_ms = now;
+                        }
+                    }
+                }
+                self.out.send_peer(from, now, PeerMsg::HeartbeatAck {});
+            }
             PeerMsg::HeartbeatAck {} => {}
             PeerMsg::Join { room, join_ref, name, invite, resume } => {
                 let req = JoinRequest {
@@ -481,6 +490,7 @@ impl Engine {
                 .collect();
             for i in lost {
                 room.participants[i].connected = false;
+                room.participants[i].peer_lost = true;
                 room.participants[i].last_seen_ms = now_ms;
                 let participant = room.participants[i].id.clone();
                 self.out.emit(room, now_ms, Event::Reconnecting { participant });
@@ -511,12 +521,13 @@ impl Engine {
         for room_id in room_ids {
             let room = self.rooms.get_mut(&room_id).expect("listed");
             let back: Vec<usize> = (0..room.participants.len())
-                .filter(|&i| room.participants[i].is_remote_of(node) && !room.participants[i].connected)
+                .filter(|&i| room.participants[i].is_remote_of(node) && room.participants[i].peer_lost)
                 .collect();
             // These events reach it with a seq gap (it missed what was logged meanwhile), so
             // it asks `sync` for exactly the missed ones.
             for i in back {
                 room.participants[i].connected = true;
+                room.participants[i].peer_lost = false;
                 room.participants[i].last_seen_ms = now;
                 let participant = room.participants[i].id.clone();
                 self.out.emit(room, now, Event::Reconnected { participant });

@@ -29,6 +29,8 @@ pub struct Participant {
     pub location: Location,
     /// False while its connection (or its node's proxy of it) is gone; it may resume.
     pub connected: bool,
+    /// Disconnected only because its node became unreachable: reconnected when it returns.
+    pub peer_lost: bool,
     pub joined_ms: u64,
     pub last_seen_ms: u64,
     pub muted: bool,

@@ -191,10 +191,10 @@ fn bad_peer_messages_are_refused() {
     let mut w = world(&[]);
     let a = &mut w.net.node(A).engine;
     assert!(matches!(a.handle_peer_message(0, B, b"nope"), Err(PeerRefusal::Malformed(_))));
-    let mut env = PeerEnvelope::new("s", 1, PeerMsg::Heartbeat {});
+    let mut env = PeerEnvelope::new("s", 1, PeerMsg::Heartbeat { rooms: vec![] });
     env.v = 9;
     assert_eq!(a.handle_peer_message(0, B, &env.to_bytes()), Err(PeerRefusal::UnsupportedVersion(9)));
-    let env = PeerEnvelope::new("s", 1, PeerMsg::Heartbeat {});
+    let env = PeerEnvelope::new("s", 1, PeerMsg::Heartbeat { rooms: vec![] });
     assert_eq!(a.handle_peer_message(0, B, &env.to_bytes()), Ok(()));
     assert_eq!(a.handle_peer_message(0, B, &env.to_bytes()), Err(PeerRefusal::Duplicate));
     assert_eq!(a.handle_peer_message(0, B, &vec![b' '; 2 << 20]), Err(PeerRefusal::TooLarge));
@@ -391,10 +391,10 @@ fn peer_control_rate_limit_refuses_and_changes_nothing() {
     let burst = Config::default().peer_rate.burst as u64;
     let a = &mut w.net.node(A).engine;
     for seq in 1..=burst {
-        let env = PeerEnvelope::new("s", seq, PeerMsg::Heartbeat {});
+        let env = PeerEnvelope::new("s", seq, PeerMsg::Heartbeat { rooms: vec![] });
         assert_eq!(a.handle_peer_message(0, B, &env.to_bytes()), Ok(()));
     }
-    let env = PeerEnvelope::new("s", burst + 1, PeerMsg::Heartbeat {});
+    let env = PeerEnvelope::new("s", burst + 1, PeerMsg::Heartbeat { rooms: vec![] });
     assert_eq!(a.handle_peer_message(0, B, &env.to_bytes()), Err(PeerRefusal::RateLimited));
     assert_eq!(a.metrics().peer_messages_refused, 1);
 }
@@ -441,4 +441,42 @@ fn guests_cannot_be_proxied_to_other_nodes() {
     b.send(0, 7, &join);
     assert_eq!(b.errors(7), vec![ErrorCode::Forbidden]);
     assert!(b.to_peers.is_empty());
+}
+
+#[test]
+fn a_silent_peer_node_loses_its_participants_without_any_send_failing() {
+    let mut w = world(&[]);
+    let bob = remote_join(&mut w, B, 7, "bob", 0).unwrap();
+    // B vanishes; the room is quiet, so A never fails a send. Only heartbeats keep Bob.
+    for t in (10_000..=90_000).step_by(10_000) {
+        w.net.node(A).send(t, 1, &ClientMsg::Ping { t: 0.0 });
+        w.net.node(A).engine.handle_tick(t);
+        w.net.node(A).pump();
+        w.net.node(A).to_peers.clear();
+    }
+    let snap = w.net.node(A).engine.room_snapshot(&w.room).unwrap();
+    assert!(snap.participants.iter().all(|p| p.id != bob.participant));
+}
+
+#[test]
+fn heartbeats_keep_held_participants_and_drop_the_ones_the_peer_let_go() {
+    let mut w = world(&[]);
+    let bob = remote_join(&mut w, B, 7, "bob", 0).unwrap();
+    let ann = remote_join(&mut w, B, 8, "ann", 0).unwrap();
+    // Ann's socket closes while A is unreachable: A never hears the detach.
+    w.net.down.push(A.into());
+    w.net.node(B).engine.handle_close(1_000, 8);
+    w.net.run(1_000);
+    w.net.down.clear();
+    for t in (10_000..=100_000).step_by(10_000) {
+        w.net.node(A).send(t, 1, &ClientMsg::Ping { t: 0.0 });
+        w.net.node(B).send(t, 7, &ClientMsg::Ping { t: 0.0 });
+        w.net.node(A).engine.handle_tick(t);
+        w.net.node(B).engine.handle_tick(t);
+        w.net.run(t);
+    }
+    let snap = w.net.node(A).engine.room_snapshot(&w.room).unwrap();
+    let bob_now = snap.participants.iter().find(|p| p.id == bob.participant).expect("bob is kept alive by heartbeats");
+    assert!(!bob_now.reconnecting);
+    assert!(snap.participants.iter().all(|p| p.id != ann.participant), "ann timed out");
 }
