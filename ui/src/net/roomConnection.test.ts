@@ -169,6 +169,15 @@ describe('RoomConnection', () => {
     expect(clients).toHaveLength(1);
   });
 
+  it('reports a join that gets no answer instead of spinning forever', async () => {
+    const { url, clients } = await startServer(() => {});
+    const { connection } = connect(url, { joinTimeoutMs: 200 });
+    await until(() => connection.snapshot().status === 'failed');
+    expect(connection.snapshot().failure?.code).toBe('join_timeout');
+    await new Promise((r) => setTimeout(r, 400));
+    expect(clients).toHaveLength(1);
+  });
+
   it('ends without reconnecting when kicked', async () => {
     const { url, clients } = await startServer((client) => {
       client.socket.on('message', (data, isBinary) => {

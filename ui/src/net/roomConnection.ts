@@ -19,6 +19,8 @@ export const PING_EVERY_MS = 2000;
 /** No message for this long (three missed pongs) means the socket is dead, or the process behind it restarted and forgot it. */
 export const SILENCE_TIMEOUT_MS = 6000;
 export const SYNC_EVERY_HEARTBEATS = 5;
+/** A join with neither welcome nor error by then is reported, not left spinning. */
+export const JOIN_TIMEOUT_MS = 15_000;
 /** Above this much unsent data, outgoing audio is dropped rather than queued: late audio is worthless. */
 export const MAX_BUFFERED_BYTES = 16 * 1024;
 
@@ -59,6 +61,7 @@ export interface RoomConnectionOptions {
   random?: () => number;
   pingEveryMs?: number;
   silenceTimeoutMs?: number;
+  joinTimeoutMs?: number;
 }
 
 export class RoomConnection {
@@ -73,6 +76,7 @@ export class RoomConnection {
   private readonly outRate = new RateMeter();
   private pingTimer: ReturnType<typeof setInterval> | null = null;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private joinTimer: ReturnType<typeof setTimeout> | null = null;
   private lastHeardMs = 0;
   private closedByUs = false;
   private refCounter = 0;
@@ -169,6 +173,11 @@ export class RoomConnection {
       if (this.state) body.resume = { token: this.state.resumeToken, last_seq: this.state.seq };
       socket.send(encodeClientMessage(body, 'join'));
       this.startHeartbeat();
+      this.clearJoinTimer();
+      // Only a first join can fail this way; a resume that hangs is the silence timeout's job.
+      if (!this.state) {
+        this.joinTimer = setTimeout(() => this.joinTimedOut(), this.options.joinTimeoutMs ?? JOIN_TIMEOUT_MS);
+      }
     };
     socket.onmessage = (message) => this.receive(message.data);
     socket.onclose = (event) => this.closed(socket, event.code);
@@ -195,6 +204,27 @@ export class RoomConnection {
       }
       this.changed();
     }, this.options.pingEveryMs ?? PING_EVERY_MS);
+  }
+
+  private clearJoinTimer(): void {
+    if (this.joinTimer !== null) clearTimeout(this.joinTimer);
+    this.joinTimer = null;
+  }
+
+  private joinTimedOut(): void {
+    this.joinTimer = null;
+    if (this.status === 'live' || this.status === 'ended' || this.status === 'failed') return;
+    const remote = this.options.join.host ? ` (the room is on ${this.options.join.host})` : '';
+    this.failure = {
+      type: 'error',
+      code: 'join_timeout',
+      message: `The room did not answer the join request${remote}.`,
+      ref: 'join',
+    };
+    this.status = 'failed';
+    this.closedByUs = true;
+    this.teardown(1000, 'join timed out');
+    this.changed();
   }
 
   /** Drops this socket and goes through the normal reconnect-and-resume path. */
@@ -257,6 +287,7 @@ export class RoomConnection {
       }
       if (this.status !== 'live' && message.ref === 'join') {
         // A refused join (unknown room, no invite, full) will be refused again: stop here.
+        this.clearJoinTimer();
         this.failure = message;
         this.status = 'failed';
         this.closedByUs = true;
@@ -279,6 +310,7 @@ export class RoomConnection {
       this.socket.send(encodeClientMessage({ type: 'sync', last_seq: applied.syncFrom }));
     }
     if (message.type === 'welcome') {
+      this.clearJoinTimer();
       this.status = 'live';
       this.attempt = 0;
       // Measure RTT at once instead of showing nothing until the first heartbeat.
@@ -296,6 +328,7 @@ export class RoomConnection {
   private closed(socket: WebSocket, code: number): void {
     if (socket !== this.socket) return;
     this.stopHeartbeat();
+    this.clearJoinTimer();
     this.socket = null;
     socket.onclose = null;
     socket.onmessage = null;
@@ -316,6 +349,7 @@ export class RoomConnection {
 
   private teardown(code: number, reason: string): void {
     this.stopHeartbeat();
+    this.clearJoinTimer();
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     const socket = this.socket;

@@ -23,6 +23,12 @@ export function joinFailureText(code: string): JoinFailureText {
       return { title: 'That display name cannot be used', hint: 'Use 1 to 32 characters.', retry: true };
     case 'host_unreachable':
       return { title: 'The node hosting this room does not answer', hint: 'It may be offline; try again later.', retry: true };
+    case 'join_timeout':
+      return {
+        title: 'The room did not answer',
+        hint: 'Its node may be offline or slow, or it may need an invite link from the host.',
+        retry: true,
+      };
     case 'rate_limited':
       return { title: 'Too many attempts', hint: 'Wait a moment and try again.', retry: true };
     default:
