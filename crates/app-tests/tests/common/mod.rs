@@ -434,6 +434,13 @@ impl Client {
         self.text(&format!("event {kind}"), |v| v["type"] == "event" && v["event"]["kind"] == kind && pred(&v["event"])).await
     }
 
+    /// A room event of `kind` matching `pred`, received at index ≥ `from`.
+    pub async fn event_after(&self, from: usize, kind: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        self.text_from(from, &format!("event {kind}"), |v| v["type"] == "event" && v["event"]["kind"] == kind && pred(&v["event"]))
+            .await
+            .1
+    }
+
     /// Events (seq, event) received so far, in arrival order.
     pub fn events(&self) -> Vec<Value> {
         self.texts().into_iter().filter(|v| v["type"] == "event").collect()
@@ -473,10 +480,15 @@ impl Client {
     /// One audio frame from this participant: VOICE flag, loud level, and a payload naming
     /// the sender and sequence so receivers can tell whose frame it is.
     pub fn send_frame(&mut self) -> String {
+        self.send_frame_as(self.stream)
+    }
+
+    /// Like `send_frame` but writing `stream` into the header (the server must overwrite it).
+    pub fn send_frame_as(&mut self, stream: u16) -> String {
         let seq = self.next_seq;
         self.next_seq += 1;
         let payload = format!("{}#{seq}", self.label);
-        self.send_binary(frame(self.stream, seq, 10, payload.as_bytes()));
+        self.send_binary(frame(stream, seq, 10, payload.as_bytes()));
         payload
     }
 }
