@@ -21,7 +21,7 @@ try {
   await B.page.goto(appUrl(bob, `/room/${room.id}@alice.os`));
   await B.page.getByTestId('join-form').locator('input').fill('Bob');
   await B.page.getByTestId('join').click();
-  await B.page.waitForTimeout(4000);
+  await B.page.waitForTimeout(16500);
   console.log('  bob status:', await B.page.getByTestId('room').getAttribute('data-status').catch(() => 'no room element'), (await B.page.locator('[data-testid=notice] h1').allInnerTexts()).join());
   step('remote join with invite');
   await R.openRoom(B.page, appUrl(bob, `/room/${room.id}@alice.os?invite=${room.invite}`), { name: 'Bob' });

@@ -177,34 +177,37 @@ export function HostPanel({ session }: { session: RoomSession }) {
           </button>
         )}
       </div>
-      <label className="row">
-        <input
-          type="checkbox"
-          checked={s.guests_allowed}
-          onChange={(e) => session.send({ type: 'update_settings', settings: { guests_allowed: e.target.checked } })}
-        />
-        Guests may join with the invite link
-      </label>
-      <label className="row">
-        <input
-          type="checkbox"
-          checked={s.guests_may_speak}
-          onChange={(e) => session.send({ type: 'update_settings', settings: { guests_may_speak: e.target.checked } })}
-        />
-        Guests may speak
-      </label>
-      <label>
-        New people join as
-        <select
-          value={s.default_role}
-          onChange={(e) =>
-            session.send({ type: 'update_settings', settings: { default_role: e.target.value as 'speaker' | 'viewer' } })
-          }
-        >
-          <option value="speaker">Speaker</option>
-          <option value="viewer">Viewer</option>
-        </select>
-      </label>
+      <details className="settings">
+        <summary>Room settings</summary>
+        <label className="row">
+          <input
+            type="checkbox"
+            checked={s.guests_allowed}
+            onChange={(e) => session.send({ type: 'update_settings', settings: { guests_allowed: e.target.checked } })}
+          />
+          Guests may join with the invite link
+        </label>
+        <label className="row">
+          <input
+            type="checkbox"
+            checked={s.guests_may_speak}
+            onChange={(e) => session.send({ type: 'update_settings', settings: { guests_may_speak: e.target.checked } })}
+          />
+          Guests may speak
+        </label>
+        <label>
+          New people join as
+          <select
+            value={s.default_role}
+            onChange={(e) =>
+              session.send({ type: 'update_settings', settings: { default_role: e.target.value as 'speaker' | 'viewer' } })
+            }
+          >
+            <option value="speaker">Speaker</option>
+            <option value="viewer">Viewer</option>
+          </select>
+        </label>
+      </details>
     </section>
   );
 }
