@@ -501,7 +501,12 @@ impl Engine {
         for room in rooms {
             let conns = self.proxy_conns(node, &room);
             self.out.send(conns, ServerMsg::HostStatus { room: room.clone(), reachable: false });
-            let pending: Vec<ConnId> = self.proxies[node][&room].members.iter().filter(|m| m.participant.is_none()).map(|m| m.conn).collect();
+            let pending: Vec<ConnId> = self
+                .proxies
+                .get(node)
+                .and_then(|r| r.get(&room))
+                .map(|p| p.members.iter().filter(|m| m.participant.is_none()).map(|m| m.conn).collect())
+                .unwrap_or_default();
             for conn in pending {
                 if let Some(p) = self.proxies.get_mut(node).and_then(|r| r.get_mut(&room)) {
                     p.members.retain(|m| m.conn != conn);
