@@ -376,3 +376,62 @@ async fn homepage_add_and_remove_are_accepted_from_an_app_with_the_capability() 
     assert!(node.homepage_entries().is_empty());
     cluster.shutdown().await;
 }
+
+#[tokio::test]
+async fn install_grants_the_manifest_capabilities() {
+    let cluster = one_node().await;
+    let (mut probe, _) = Probe::install(cluster.node("alice.os"), probe_entry()).await;
+    probe.command(json!("OurCaps")).await;
+    let caps = probe.report().await["Caps"].clone();
+    let has = |issuer: &str, params: &str| caps.as_array().unwrap().iter().any(|c| c["issuer"] == issuer && c["params"] == params);
+    assert!(has("alice.os@http-server:distro:sys", "\"messaging\""), "{caps}");
+    assert!(has("alice.os@vfs:distro:sys", "\"messaging\""), "{caps}");
+    assert!(has("alice.os@kernel:distro:sys", "\"network\""), "{caps}");
+    assert!(has("alice.os@vfs:distro:sys", &json!({"kind": "read", "drive": "/probe:devnode.os/pkg"}).to_string()), "{caps}");
+    assert!(!has("alice.os@homepage:homepage:sys", "\"messaging\""), "only what the manifest asks for");
+    cluster.shutdown().await;
+}
+
+#[tokio::test]
+async fn vfs_reads_the_package_drive_and_refuses_another_packages_drive_without_a_cap() {
+    let cluster = one_node().await;
+    let (mut probe, _) = Probe::install(cluster.node("alice.os"), probe_entry()).await;
+    let vfs = "alice.os@vfs:distro:sys";
+    let ask = |path: &str, action: Value| json!({"SendAndAwait": {"target": vfs, "expects_response": 5, "body": json!({"path": path, "action": action}).to_string()}});
+    probe.command(ask("/probe:devnode.os/pkg", json!("ReadDir"))).await;
+    let r = probe.report().await;
+    let dir: Value = serde_json::from_str(r["AwaitResult"]["Ok"]["body"].as_str().unwrap()).unwrap();
+    let mut names: Vec<String> = dir["ReadDir"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap().to_string()).collect();
+    names.sort();
+    assert_eq!(names, ["probe:devnode.os/pkg/manifest.json", "probe:devnode.os/pkg/probe.wasm", "probe:devnode.os/pkg/probe:devnode.os.zip"]);
+    probe.command(ask("/probe:devnode.os/pkg/manifest.json", json!("Read"))).await;
+    let r = probe.report().await;
+    assert_eq!(r["AwaitResult"]["Ok"]["body"], "\"Read\"");
+    assert!(r["AwaitResult"]["Ok"]["blob"].as_str().unwrap().contains("probe.wasm"));
+    probe.command(ask("/probe:devnode.os/pkg/manifest.json", json!("Metadata"))).await;
+    let r = probe.report().await;
+    let meta: Value = serde_json::from_str(r["AwaitResult"]["Ok"]["body"].as_str().unwrap()).unwrap();
+    assert_eq!(meta["Metadata"]["file_type"], "File");
+    probe.command(ask("/other:pkg.os/pkg", json!("ReadDir"))).await;
+    assert_eq!(probe.report().await["AwaitResult"]["Ok"]["body"], "{\"Err\":\"NoReadCap\"}");
+    probe.command(ask("/probe:devnode.os/pkg/../../other:pkg.os/pkg", json!("ReadDir"))).await;
+    assert_eq!(probe.report().await["AwaitResult"]["Ok"]["body"], "{\"Err\":\"NoReadCap\"}", "`..` is normalised before the check");
+    cluster.shutdown().await;
+}
+
+#[tokio::test]
+async fn spawn_starts_a_child_from_the_package_drive() {
+    let cluster = one_node().await;
+    let node = cluster.node("alice.os");
+    let (mut probe, _) = Probe::install(node, probe_entry()).await;
+    probe.command(json!({"Spawn": {"name": "child", "wasm_path": "/probe.wasm"}})).await;
+    let mut reports = vec![probe.report().await, probe.report().await];
+    reports.sort_by_key(|r| r.to_string());
+    assert!(reports.iter().any(|r| r == &json!({"Spawned": {"Ok": "child:probe:devnode.os"}})), "{reports:?}");
+    assert!(reports.iter().any(|r| r.get("Started").is_some()), "the child runs: {reports:?}");
+    probe.command(json!({"Spawn": {"name": "child", "wasm_path": "/probe.wasm"}})).await;
+    assert_eq!(probe.report().await, json!({"Spawned": {"Err": "NameTaken"}}));
+    probe.command(json!({"Spawn": {"name": "other", "wasm_path": "/missing.wasm"}})).await;
+    assert_eq!(probe.report().await, json!({"Spawned": {"Err": "NoFileAtPath"}}));
+    cluster.shutdown().await;
+}

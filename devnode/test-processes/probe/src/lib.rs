@@ -58,6 +58,8 @@ enum Command {
     Exit,
     SetOnExit(String),
     Ping(String),
+    OurCaps,
+    Spawn { name: String, wasm_path: String },
 }
 
 fn tester(our: &Address) -> Address {
@@ -228,6 +230,22 @@ fn run(our: &Address, c: Command) -> bool {
             wit::set_on_exit(&on_exit);
         }
         Command::Ping(s) => report(our, json!({ "Pong": s })),
+        Command::OurCaps => {
+            let caps: Vec<Value> = wit::our_capabilities()
+                .iter()
+                .map(|c| json!({"issuer": addr_str(&c.issuer), "params": c.params}))
+                .collect();
+            report(our, json!({ "Caps": caps }));
+        }
+        Command::Spawn { name, wasm_path } => {
+            let r = wit::spawn(Some(&name), &wasm_path, &wit::OnExit::None, &[], &[], false);
+            let v = match r {
+                Ok(id) => json!({"Ok": format!("{}:{}:{}", id.process_name, id.package_name, id.publisher_node)}),
+                Err(wit::SpawnError::NameTaken) => json!({"Err": "NameTaken"}),
+                Err(wit::SpawnError::NoFileAtPath) => json!({"Err": "NoFileAtPath"}),
+            };
+            report(our, json!({ "Spawned": v }));
+        }
     }
     true
 }
