@@ -16,7 +16,7 @@ pub fn test_all(no_browser: bool) -> Result<()> {
     let mut suites: Vec<(&str, Command)> = Vec::new();
     let mut cargo = Command::new("cargo");
     cargo
-        .args(["test", "-p", "voice-chat-engine", "-p", "devnode", "-p", "xtask"])
+        .args(["test", "-p", "voice-chat-engine", "-p", "devnode", "-p", "xtask", "-p", "voice-chat-app-tests"])
         .current_dir(layout::root());
     suites.push(("cargo test", cargo));
     let mut vitest = Command::new("npm");
