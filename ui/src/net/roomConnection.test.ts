@@ -258,6 +258,54 @@ describe('RoomConnection', () => {
     expect(clients[1].texts[0]).toMatchObject({ type: 'join', resume: { token: 'tok-1' } });
   });
 
+  it('resumes a room saved before a reload, and joins afresh if it cannot', async () => {
+    const saved = {
+      room: 'r1',
+      host: 'alice.os',
+      me: 'p1',
+      stream: 5,
+      resumeToken: 'tok-saved',
+      seq: 3,
+      settings: snapshot.settings,
+      participants: snapshot.participants,
+      hands: [],
+      chat: [{ id: 1, from: 'p1', name: 'Me', text: 'before the reload', at_ms: 1 }],
+      typingUntil: {},
+      speaking: {},
+      hostReachable: true,
+      ended: null,
+    };
+    // This server resumes: no snapshot, the missed event follows.
+    const resuming = await startServer((client) => {
+      client.socket.on('message', (data, isBinary) => {
+        if (isBinary || JSON.parse(data.toString()).type !== 'join') return;
+        client.socket.send(welcome({ resumed: true, snapshot: null, seq: 4 }));
+        client.socket.send(JSON.stringify({ type: 'event', v: 1, room: 'r1', seq: 4, event: { kind: 'hand_raised', participant: 'p1' } }));
+      });
+    });
+    const first = connect(resuming.url, { resumeFrom: saved });
+    await until(() => first.connection.snapshot().room?.seq === 4);
+    expect(resuming.clients[0].texts[0]).toMatchObject({ type: 'join', resume: { token: 'tok-saved', last_seq: 3 } });
+    expect(first.connection.snapshot().room?.chat.map((c) => c.text)).toEqual(['before the reload']);
+    expect(first.connection.snapshot().room?.hands).toEqual(['p1']);
+
+    // This one refuses the resume (say the room was closed and made anew): fresh join instead.
+    const refusing = await startServer((client, index) => {
+      client.socket.on('message', (data, isBinary) => {
+        if (isBinary || JSON.parse(data.toString()).type !== 'join') return;
+        if (index === 0) {
+          client.socket.send(JSON.stringify({ type: 'error', v: 1, code: 'forbidden', message: 'no', ref: 'join' }));
+        } else {
+          client.socket.send(welcome());
+        }
+      });
+    });
+    const second = connect(refusing.url, { resumeFrom: saved });
+    await until(() => second.connection.snapshot().status === 'live');
+    expect(refusing.clients[1].texts[0].resume).toBeUndefined();
+    expect(second.connection.snapshot().room?.chat).toEqual([]);
+  });
+
   it('reports a control message sent while not connected instead of dropping it silently', async () => {
     const { url } = await startServer(() => {});
     const { connection, errors } = connect(url);

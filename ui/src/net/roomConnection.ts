@@ -62,6 +62,8 @@ export interface RoomConnectionOptions {
   pingEveryMs?: number;
   silenceTimeoutMs?: number;
   joinTimeoutMs?: number;
+  /** The room as an earlier page knew it: the first join then resumes instead (reload). */
+  resumeFrom?: RoomState | null;
 }
 
 export class RoomConnection {
@@ -81,10 +83,15 @@ export class RoomConnection {
   private closedByUs = false;
   private refCounter = 0;
   private heartbeats = 0;
+  private welcomed = false;
+  private resumingSaved: boolean;
   private readonly listeners = new Set<() => void>();
   private snapshotCache: ConnectionSnapshot | null = null;
 
-  constructor(private readonly options: RoomConnectionOptions) {}
+  constructor(private readonly options: RoomConnectionOptions) {
+    this.state = options.resumeFrom ?? null;
+    this.resumingSaved = this.state !== null;
+  }
 
   start(): void {
     this.closedByUs = false;
@@ -280,6 +287,14 @@ export class RoomConnection {
       return;
     }
     if (message.type === 'error') {
+      if (message.ref === 'join' && this.resumingSaved && !this.welcomed) {
+        // The saved room from before a reload could not be resumed (gone, closed, refused):
+        // forget it and join afresh once; a refusal then is reported as usual.
+        this.resumingSaved = false;
+        this.state = null;
+        if (this.socket) this.reconnectNow(this.socket);
+        return;
+      }
       if (this.socket && (message.code === 'unknown_connection' || (message.code === 'not_joined' && this.status === 'live'))) {
         // The process restarted under a socket the runtime kept open: it no longer knows us.
         this.reconnectNow(this.socket);
@@ -310,6 +325,7 @@ export class RoomConnection {
       this.socket.send(encodeClientMessage({ type: 'sync', last_seq: applied.syncFrom }));
     }
     if (message.type === 'welcome') {
+      this.welcomed = true;
       this.clearJoinTimer();
       this.status = 'live';
       this.attempt = 0;

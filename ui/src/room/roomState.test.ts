@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Participant, RoomEvent, ServerMessage, Snapshot, Welcome } from '../protocol/control';
-import { applyServerMessage, canModerate, typingNames, type RoomState } from './roomState';
+import { applyServerMessage, canModerate, restoreRoomState, typingNames, type RoomState } from './roomState';
 
 const person = (id: string, role: Participant['role'] = 'speaker'): Participant => ({
   id,
@@ -143,5 +143,25 @@ describe('canModerate', () => {
     expect(canModerate('moderator', 'speaker')).toBe(true);
     expect(canModerate('moderator', 'moderator')).toBe(false);
     expect(canModerate('speaker', 'viewer')).toBe(false);
+  });
+});
+
+describe('restoreRoomState', () => {
+  it('takes back a saved room through JSON, without the ephemeral parts', () => {
+    const { state } = run([welcome()]);
+    const saved = JSON.parse(JSON.stringify({ ...state, typingUntil: { a: 99 }, speaking: { a: true } }));
+    const restored = restoreRoomState(saved)!;
+    expect(restored.participants).toEqual(state.participants);
+    expect(restored.resumeToken).toBe('tok1');
+    expect(restored.typingUntil).toEqual({});
+    expect(restored.speaking).toEqual({});
+  });
+
+  it('refuses anything that is not a live room', () => {
+    const { state } = run([welcome()]);
+    expect(restoreRoomState(null)).toBeNull();
+    expect(restoreRoomState('x')).toBeNull();
+    expect(restoreRoomState({ ...state, seq: 'x' })).toBeNull();
+    expect(restoreRoomState({ ...state, ended: { why: 'kicked' } })).toBeNull();
   });
 });

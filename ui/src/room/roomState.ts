@@ -188,6 +188,27 @@ export function applyServerMessage(state: RoomState | null, message: ServerMessa
   }
 }
 
+/**
+ * A room saved by an earlier page of this tab, if it looks like one: the base for resuming
+ * after a reload. Ephemeral parts (typing, speaking) are not carried over.
+ */
+export function restoreRoomState(saved: unknown): RoomState | null {
+  if (!saved || typeof saved !== 'object') return null;
+  const s = saved as Partial<RoomState>;
+  const ok =
+    typeof s.room === 'string' &&
+    typeof s.me === 'string' &&
+    typeof s.resumeToken === 'string' &&
+    typeof s.seq === 'number' &&
+    Array.isArray(s.participants) &&
+    Array.isArray(s.hands) &&
+    Array.isArray(s.chat) &&
+    !!s.settings &&
+    s.ended == null;
+  if (!ok) return null;
+  return { ...(s as RoomState), typingUntil: {}, speaking: {}, hostReachable: true, ended: null };
+}
+
 export function me(state: RoomState): Participant | undefined {
   return state.participants.find((p) => p.id === state.me);
 }

@@ -9,13 +9,17 @@ import { socketUrl } from '../net/socketUrl';
 import type { ClientBody } from '../protocol/control';
 import { showError, showProtocolError } from '../views/toast';
 import { prefs } from '../views/storage';
-import { maySpeak, me as meOf } from './roomState';
+import { maySpeak, me as meOf, type RoomState } from './roomState';
 import type { RoomTarget } from './roomTarget';
 
 export interface SessionOptions {
   target: RoomTarget;
   guest: boolean;
   name: string;
+  /** sessionStorage key of this room, where the room is saved on page hide for a reload. */
+  storageKey: string;
+  /** The room saved by the page before a reload: resume it instead of joining anew. */
+  resumeFrom: RoomState | null;
 }
 
 const IDLE: ConnectionSnapshot = {
@@ -39,7 +43,9 @@ export function useRoomSession(options: SessionOptions) {
   const [pttDown, setPttDown] = useState(false);
   const [micOpen, setMicOpen] = useState(false);
   const { room, host, invite } = options.target;
-  const { guest, name } = options;
+  const { guest, name, storageKey } = options;
+  // Only the first connection of this page resumes a saved room; read it once.
+  const resumeFrom = useRef(options.resumeFrom);
 
   useEffect(() => {
     let disposed = false;
@@ -50,7 +56,9 @@ export function useRoomSession(options: SessionOptions) {
       onAudio: (frame) => audio?.receive(frame),
       onError: showProtocolError,
       onWelcome: (state) => audio?.setStreamId(state.stream),
+      resumeFrom: resumeFrom.current,
     });
+    resumeFrom.current = null;
     setConnection(conn);
     AudioEngine.create((bytes) => conn.sendAudio(bytes))
       .then((created) => {
@@ -72,7 +80,13 @@ export function useRoomSession(options: SessionOptions) {
         showError(e, 'Audio is unavailable (chat still works)');
       });
     conn.start();
-    const onHide = () => conn.leave({ notify: false });
+    const onHide = () => {
+      // Saved for a reload, which resumes from it. Leaving as well keeps a closed tab from
+      // lingering as "reconnecting"; a reload whose leave lost the race still resumes.
+      const state = conn.snapshot().room;
+      if (state && !state.ended) prefs.saveRoom(storageKey, state);
+      conn.leave({ notify: false });
+    };
     window.addEventListener('pagehide', onHide);
     return () => {
       disposed = true;
@@ -83,7 +97,7 @@ export function useRoomSession(options: SessionOptions) {
       setMicOpen(false);
       setConnection(null);
     };
-  }, [room, host, invite, guest, name]);
+  }, [room, host, invite, guest, name, storageKey]);
 
   const snapshot = useSyncExternalStore(
     connection ? (l) => connection.subscribe(l) : noSubscribe,

@@ -3,6 +3,7 @@ import { toast } from 'sonner';
 import { useLocation, useSearch } from 'wouter';
 import { api, ApiError, LoginRequiredError, roomName, type RoomSummary } from '../api/client';
 import { joinFailureText } from '../room/joinFailure';
+import { restoreRoomState, type RoomState } from '../room/roomState';
 import { parseRoomTarget, RoomTargetError, type RoomTarget } from '../room/roomTarget';
 import { useRoomSession, type RoomSession } from '../room/useRoomSession';
 import { copyInviteLink, ourNode } from './Home';
@@ -59,6 +60,10 @@ function RoomGate({ target, guest }: { target: RoomTarget; guest: boolean }) {
   const [name, setName] = useState<string | null>(() =>
     prefs.joinedRoom(key) ? (prefs.displayName() ?? ourNode() ?? 'Guest') : null,
   );
+  // A reload of a room this tab was in resumes it as it was (same participant, missed events).
+  const [resumeFrom, setResumeFrom] = useState(() =>
+    prefs.joinedRoom(key) ? restoreRoomState(prefs.savedRoom(key)) : null,
+  );
   const [summary, setSummary] = useState<RoomSummary | null>(null);
   const [missing, setMissing] = useState<ApiError | null>(null);
 
@@ -88,6 +93,7 @@ function RoomGate({ target, guest }: { target: RoomTarget; guest: boolean }) {
         title={summary ? roomName(summary) : (target.host ? `${target.room} on ${target.host}` : 'Join the room')}
         guest={guest}
         onJoin={(n) => {
+          setResumeFrom(null);
           prefs.setDisplayName(n);
           prefs.setJoinedRoom(key, true);
           setName(n);
@@ -100,6 +106,8 @@ function RoomGate({ target, guest }: { target: RoomTarget; guest: boolean }) {
       target={target}
       guest={guest}
       name={name}
+      storageKey={key}
+      resumeFrom={resumeFrom}
       summary={summary}
       onLeft={() => prefs.setJoinedRoom(key, false)}
       onRetry={() => setName(null)}
@@ -139,6 +147,8 @@ function RoomView({
   target,
   guest,
   name,
+  storageKey,
+  resumeFrom,
   summary,
   onLeft,
   onRetry,
@@ -146,11 +156,13 @@ function RoomView({
   target: RoomTarget;
   guest: boolean;
   name: string;
+  storageKey: string;
+  resumeFrom: RoomState | null;
   summary: RoomSummary | null;
   onLeft: () => void;
   onRetry: () => void;
 }) {
-  const session = useRoomSession({ target, guest, name });
+  const session = useRoomSession({ target, guest, name, storageKey, resumeFrom });
   const [, navigate] = useLocation();
   const { snapshot, state } = session;
 

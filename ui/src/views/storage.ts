@@ -31,5 +31,19 @@ export const prefs = {
   setVoiceProcessing: (on: boolean) => set('local', 'voiceChat.voiceProcessing', on ? null : 'off'),
   /** Set while this tab is in a room, so a reload rejoins without asking again. */
   joinedRoom: (key: string) => get('session', `voiceChat.joined.${key}`) === '1',
-  setJoinedRoom: (key: string, joined: boolean) => set('session', `voiceChat.joined.${key}`, joined ? '1' : null),
+  setJoinedRoom: (key: string, joined: boolean) => {
+    set('session', `voiceChat.joined.${key}`, joined ? '1' : null);
+    if (!joined) set('session', `voiceChat.room.${key}`, null);
+  },
+  /** The room as this tab last knew it, so a reload resumes instead of joining anew. */
+  savedRoom: (key: string): unknown => {
+    const text = get('session', `voiceChat.room.${key}`);
+    if (!text) return null;
+    try {
+      return JSON.parse(text);
+    } catch {
+      return null;
+    }
+  },
+  saveRoom: (key: string, state: unknown) => set('session', `voiceChat.room.${key}`, JSON.stringify(state)),
 };
