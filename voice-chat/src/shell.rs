@@ -65,9 +65,13 @@ impl Shell {
         if !self.open.contains(&conn) {
             // The macro keeps WebSocketOpen to itself; the path the socket was opened on
             // tells the owner's authenticated socket from a guest's.
-            let Some(kind) = connection_kind(conn) else { return };
-            self.open.insert(conn);
-            self.engine.handle_open(now, conn, kind);
+            // A socket the macro does not know was opened before this process (re)started:
+            // the engine answers it with `unknown_connection` and closes it, so the client
+            // reconnects and resumes instead of waiting on a socket nobody reads.
+            if let Some(kind) = connection_kind(conn) {
+                self.open.insert(conn);
+                self.engine.handle_open(now, conn, kind);
+            }
         }
         match message_type {
             WsMessageType::Text => self.engine.handle_text(now, conn, bytes),
