@@ -71,6 +71,19 @@ where
     }
 }
 
+/// Polls `f` until it holds or `WAIT` passes; returns whether it held (the caller asserts
+/// with its own message).
+pub async fn eventually_bool(mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + WAIT;
+    while Instant::now() < deadline {
+        if f() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    f()
+}
+
 // ------------------------------------------------------------------------------------ HTTP
 
 #[derive(Clone)]
@@ -518,4 +531,40 @@ pub fn frame(stream: u16, sequence: u32, level: u8, payload: &[u8]) -> Vec<u8> {
 pub fn frames_from(c: &Client, sender: &str) -> Vec<Received> {
     let prefix = format!("{sender}#");
     c.frames().into_iter().filter(|f| f.payload_str().starts_with(&prefix)).collect()
+}
+
+/// The chat a client shows, built by the protocol's client state rule: the snapshot from
+/// `welcome`/`snapshot`, then each event with seq = last + 1 (later ones are applied when
+/// the gap is filled by `sync`; earlier ones are ignored).
+pub fn chat_view(c: &Client) -> Vec<String> {
+    let mut chat: Vec<String> = Vec::new();
+    let mut last = 0u64;
+    let mut pending: std::collections::BTreeMap<u64, Value> = Default::default();
+    for v in c.texts() {
+        let snapshot = match v["type"].as_str() {
+            Some("welcome") if !v["snapshot"].is_null() => Some(&v["snapshot"]),
+            Some("snapshot") => Some(&v["snapshot"]),
+            _ => None,
+        };
+        if let Some(s) = snapshot {
+            chat = s["chat"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap().to_string()).collect();
+            last = s["seq"].as_u64().unwrap();
+            pending.retain(|&seq, _| seq > last);
+        } else if v["type"] == "welcome" {
+            last = v["seq"].as_u64().unwrap();
+        }
+        if v["type"] == "event" {
+            pending.insert(v["seq"].as_u64().unwrap(), v["event"].clone());
+        }
+        while let Some(e) = pending.remove(&(last + 1)) {
+            last += 1;
+            match e["kind"].as_str() {
+                Some("chat") => chat.push(e["message"]["text"].as_str().unwrap().to_string()),
+                Some("chat_cleared") => chat.clear(),
+                _ => {}
+            }
+        }
+        pending.retain(|&seq, _| seq > last);
+    }
+    chat
 }

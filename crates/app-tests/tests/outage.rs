@@ -1,0 +1,82 @@
+//! A peer node taken off the network and brought back: its users are shown as reconnecting,
+//! then resume (same participants) and get everything they missed.
+mod common;
+use common::*;
+use serde_json::json;
+use std::time::Duration;
+
+#[tokio::test]
+async fn a_node_offline_and_back_resumes_with_nothing_lost() {
+    let cluster = boot(&["alice.os", "bob.os"], &[]).await;
+    let (alice, bob) = (cluster.node("alice.os"), cluster.node("bob.os"));
+    let api = Api::new(alice);
+    let (room, invite) = api.create_room("Flaky", false).await;
+    let mut a0 = Client::owner(alice, "A0").await;
+    a0.join(&room, "Alice", None, None).await;
+    let mut b1 = Client::owner(bob, "B1").await;
+    b1.join(&room, "Bob one", Some(&invite), Some("alice.os")).await;
+    let mut b2 = Client::owner(bob, "B2").await;
+    b2.join(&room, "Bob two", Some(&invite), Some("alice.os")).await;
+    let (b1_id, b2_id) = (b1.participant.clone(), b2.participant.clone());
+    b1.send_msg("chat", json!({"text": "before"}));
+    for c in [&a0, &b1, &b2] {
+        c.event("chat", |e| e["message"]["text"] == "before").await;
+    }
+
+    cluster.set_offline("bob.os", true);
+    // The first event alice cannot deliver marks bob unreachable: its users are reconnecting.
+    a0.send_msg("chat", json!({"text": "while bob was away 1"}));
+    for id in [&b1_id, &b2_id] {
+        a0.event("reconnecting", |e| e["participant"] == id.as_str()).await;
+    }
+    let snap = api.room(&room).await;
+    assert_eq!(participant(&snap, "Bob one")["reconnecting"], true);
+    assert_eq!(participant(&snap, "Bob two")["reconnecting"], true);
+    assert_eq!(participant(&snap, "Alice")["reconnecting"], false);
+    a0.send_msg("chat", json!({"text": "while bob was away 2"}));
+    a0.send_msg("chat", json!({"text": "while bob was away 3"}));
+    a0.event("chat", |e| e["message"]["text"] == "while bob was away 3").await;
+    // Bob's side notices through its heartbeat and tells its users the host is away.
+    for c in [&b1, &b2] {
+        c.text("host_status reachable: false", |v| v["type"] == "host_status" && v["reachable"] == false && v["room"] == room.as_str()).await;
+    }
+    assert!(chat_view(&b1).iter().all(|t| !t.starts_with("while")), "nothing crossed while offline");
+
+    cluster.set_offline("bob.os", false);
+    for c in [&b1, &b2] {
+        c.text("host_status reachable: true", |v| v["type"] == "host_status" && v["reachable"] == true).await;
+    }
+    for id in [&b1_id, &b2_id] {
+        a0.event("reconnected", |e| e["participant"] == id.as_str()).await;
+    }
+    let expected = ["before", "while bob was away 1", "while bob was away 2", "while bob was away 3"];
+    for c in [&b1, &b2] {
+        eventually_bool(|| chat_view(c) == expected).await;
+        assert_eq!(chat_view(c), expected, "{} sees what was said while its node was away, in order", c.label);
+    }
+    // Resumed, not replaced: same participants, no longer reconnecting.
+    let snap = api.room(&room).await;
+    assert_eq!(snap["participants"].as_array().unwrap().len(), 3, "{snap}");
+    assert_eq!(participant(&snap, "Bob one")["id"], b1_id.as_str());
+    assert_eq!(participant(&snap, "Bob two")["id"], b2_id.as_str());
+    assert_eq!(participant(&snap, "Bob one")["reconnecting"], false);
+    assert_eq!(participant(&snap, "Bob two")["reconnecting"], false);
+    let history: Vec<String> =
+        api.ok("ChatHistory", json!(room)).await.as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap().to_string()).collect();
+    assert_eq!(history, expected);
+
+    // Chat and audio flow both ways again.
+    b2.send_msg("chat", json!({"text": "back"}));
+    a0.event("chat", |e| e["message"]["text"] == "back").await;
+    b1.event("chat", |e| e["message"]["text"] == "back").await;
+    for _ in 0..5 {
+        b1.send_frame();
+        a0.send_frame();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    a0.wait_until("B1's audio after the outage", WAIT, |_, f, _| f.iter().filter(|f| f.payload.starts_with(b"B1#")).count() >= 5).await;
+    b2.wait_until("A0's audio after the outage", WAIT, |_, f, _| f.iter().filter(|f| f.payload.starts_with(b"A0#")).count() >= 5).await;
+    b2.wait_until("B1's audio from its own node", WAIT, |_, f, _| f.iter().filter(|f| f.payload.starts_with(b"B1#")).count() >= 5).await;
+
+    cluster.shutdown().await;
+}
