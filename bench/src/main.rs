@@ -1,0 +1,424 @@
+//! Relay benchmark: the same voice-room workload against voice-chat on devnode, a minimal
+//! native tokio relay and a Socket.IO relay on Node, one after the other in one run; prints
+//! a table and the ratios against the native relay. See docs/bench.md.
+mod devnode_host;
+mod load;
+mod native_relay;
+mod procstat;
+mod socketio;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use load::{LoadParams, LoadResult, Target};
+use procstat::ServerUsage;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
+
+const APP: &str = "voice-chat:voice-chat:template.os";
+/// The runtime's cap on open WebSockets per node, all apps together.
+const MAX_NODE_SOCKETS: usize = 128;
+
+#[derive(Parser)]
+#[command(name = "voice-chat-bench", about = "Relay benchmark: voice-chat on devnode vs native tokio vs Socket.IO")]
+#[command(args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    internal: Option<Internal>,
+    /// Participants in the room (each one WebSocket).
+    #[arg(long, default_value_t = 50)]
+    participants: usize,
+    /// How many of them send audio.
+    #[arg(long, default_value_t = 5)]
+    speakers: usize,
+    /// Length of the measured window.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Speaking before the window opens (speaking detection, queues and JITs settle).
+    #[arg(long, default_value_t = 3)]
+    warmup: u64,
+    /// Opus payload bytes per frame (a 20 ms voice frame at ~32 kbit/s is about 80).
+    #[arg(long, default_value_t = 80)]
+    payload: usize,
+    /// Clients acknowledge every this many audio frames (docs/protocol.md suggests ~5).
+    #[arg(long, default_value_t = 5)]
+    ack_every: u32,
+    #[arg(long, default_value_t = 20)]
+    frame_ms: u64,
+    /// voice-chat's `max_forwarded_speakers` (engine default), for the expected rate.
+    #[arg(long, default_value_t = 3)]
+    forwarded_speakers: usize,
+    /// Which relays to run, in this order.
+    #[arg(long, value_delimiter = ',', default_values = ["native", "voice-chat", "socketio"])]
+    relays: Vec<RelayKind>,
+    /// The voice-chat package zip (written by `cargo xtask build`).
+    #[arg(long)]
+    package: Option<PathBuf>,
+    /// Where the Socket.IO server and load generator live.
+    #[arg(long)]
+    socketio_dir: Option<PathBuf>,
+    /// Also write the raw results as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Internal {
+    /// (internal) Host voice-chat on one devnode; stops when stdin closes.
+    #[command(hide = true)]
+    DevnodeHost {
+        #[arg(long)]
+        package: PathBuf,
+    },
+    /// (internal) The native relay; stops when stdin closes.
+    #[command(hide = true)]
+    NativeRelay {
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum RelayKind {
+    VoiceChat,
+    Native,
+    Socketio,
+}
+
+impl RelayKind {
+    fn label(self) -> &'static str {
+        match self {
+            RelayKind::VoiceChat => "voice-chat on devnode (wasm)",
+            RelayKind::Native => "native tokio relay",
+            RelayKind::Socketio => "Socket.IO on Node",
+        }
+    }
+}
+
+struct Row {
+    kind: RelayKind,
+    result: LoadResult,
+    server: ServerUsage,
+    forwarded: usize,
+    notes: Vec<String>,
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("bench/ sits in the workspace").to_path_buf()
+}
+
+pub(crate) async fn ready_line(child: &mut Child, prefix: &str) -> Result<(Value, Lines<BufReader<ChildStdout>>)> {
+    let stdout = child.stdout.take().context("child stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    while let Some(line) = lines.next_line().await? {
+        if let Some(json) = line.strip_prefix(prefix) {
+            return Ok((serde_json::from_str(json.trim())?, lines));
+        }
+    }
+    bail!("the child process ended before printing {prefix}")
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match &cli.internal {
+        // Servers get the same two worker threads tokio would pick on this machine anyway.
+        Some(Internal::DevnodeHost { package }) => runtime()?.block_on(devnode_host::serve(package.clone())),
+        Some(Internal::NativeRelay { port }) => runtime()?.block_on(native_relay::serve(*port)),
+        None => runtime()?.block_on(bench(cli)),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+async fn bench(cli: Cli) -> Result<()> {
+    if cli.speakers == 0 || cli.speakers > cli.participants {
+        bail!("--speakers must be between 1 and --participants");
+    }
+    let params = LoadParams {
+        participants: cli.participants,
+        speakers: cli.speakers,
+        warmup: Duration::from_secs(cli.warmup),
+        measure: Duration::from_secs(cli.seconds),
+        payload: cli.payload.max(10),
+        ack_every: cli.ack_every.max(1),
+        frame_ms: cli.frame_ms,
+    };
+    println!(
+        "workload: {} participants, {} speakers, one {}-byte frame ({} payload + 16 header) per speaker every {} ms, \
+         ack every {} frames, {} s warm-up, {} s window",
+        params.participants,
+        params.speakers,
+        params.payload + 16,
+        params.payload,
+        params.frame_ms,
+        params.ack_every,
+        cli.warmup,
+        cli.seconds
+    );
+    let mut rows = Vec::new();
+    for &kind in &cli.relays {
+        eprintln!("bench: running {} ...", kind.label());
+        let row = match kind {
+            RelayKind::Native => run_native(&params).await,
+            RelayKind::VoiceChat => run_voice_chat(&cli, &params).await,
+            RelayKind::Socketio => {
+                let dir = cli.socketio_dir.clone().unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("socketio"));
+                socketio::run(&dir, &params).await.map(|(result, server)| Row {
+                    kind,
+                    result,
+                    server,
+                    forwarded: params.speakers,
+                    notes: vec![],
+                })
+            }
+        };
+        match row {
+            Ok(row) => rows.push(row),
+            Err(e) => eprintln!("bench: {} failed: {e:#}", kind.label()),
+        }
+        // Let the previous server's sockets and memory go before the next one starts.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    print_table(&params, &rows);
+    if let Some(path) = &cli.json {
+        let raw: Vec<Value> = rows
+            .iter()
+            .map(|r| serde_json::json!({"relay": format!("{:?}", r.kind), "result": r.result, "server": r.server, "forwarded_speakers": r.forwarded, "notes": r.notes}))
+            .collect();
+        std::fs::write(path, serde_json::to_string_pretty(&raw)?)?;
+    }
+    if rows.len() < cli.relays.len() {
+        bail!("{} of {} relays failed", cli.relays.len() - rows.len(), cli.relays.len());
+    }
+    Ok(())
+}
+
+fn spawn_self(args: &[&str]) -> Result<Child> {
+    let exe = std::env::current_exe()?;
+    Ok(Command::new(exe).args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).kill_on_drop(true).spawn()?)
+}
+
+/// Closes the child's stdin (its signal to stop) and collects what it prints on the way out.
+async fn stop_child(mut child: Child, mut rest: Lines<BufReader<ChildStdout>>) -> Vec<String> {
+    drop(child.stdin.take());
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Ok(Some(line)) = rest.next_line().await {
+            out.push(line);
+        }
+    })
+    .await;
+    if tokio::time::timeout(Duration::from_secs(5), child.wait()).await.is_err() {
+        let _ = child.kill().await;
+    }
+    out
+}
+
+async fn run_native(params: &LoadParams) -> Result<Row> {
+    let mut child = spawn_self(&["native-relay"])?;
+    let (ready, rest) = ready_line(&mut child, "NATIVE_READY ").await?;
+    let port = ready["port"].as_u64().context("port")?;
+    let pid = child.id().context("pid")?;
+    let target = Target::Native { url: format!("ws://127.0.0.1:{port}/room/bench") };
+    let (result, server) = load::run(&target, params, pid).await?;
+    let out = stop_child(child, rest).await;
+    let notes = out
+        .iter()
+        .filter_map(|l| l.strip_prefix("NATIVE_DROPPED "))
+        .map(|n| format!("frames dropped on full client queues (whole run): {n}"))
+        .collect();
+    Ok(Row { kind: RelayKind::Native, result, server, forwarded: params.speakers, notes })
+}
+
+async fn run_voice_chat(cli: &Cli, params: &LoadParams) -> Result<Row> {
+    if params.participants >= MAX_NODE_SOCKETS {
+        bail!("a node holds at most {MAX_NODE_SOCKETS} WebSockets: use fewer than that many participants");
+    }
+    let zip = cli.package.clone().unwrap_or_else(|| workspace_root().join("target/voice-chat:template.zip"));
+    if !zip.exists() {
+        bail!("{} is missing: build the package first with `cargo xtask build`", zip.display());
+    }
+    let zip_arg = zip.to_str().context("package path is not UTF-8")?;
+    let mut child = spawn_self(&["devnode-host", "--package", zip_arg])?;
+    let (ready, rest) = ready_line(&mut child, "DEVNODE_READY ").await?;
+    let url = ready["url"].as_str().context("url")?.to_string();
+    let cookie = ready["cookie"].as_str().context("cookie")?.to_string();
+    let pid = child.id().context("pid")?;
+    let http = reqwest::Client::new();
+    wait_ready(&http, &url, &cookie).await?;
+    let settings = serde_json::json!({
+        "name": "bench",
+        "capacity": params.participants,
+        "default_role": "speaker",
+        "guests_allowed": true,
+        "guests_may_speak": true,
+    });
+    let created: Value = http
+        .post(format!("{url}/{APP}/api"))
+        .header("cookie", &cookie)
+        .json(&serde_json::json!({ "CreateRoom": settings }))
+        .send()
+        .await?
+        .json()
+        .await
+        .context("CreateRoom answer")?;
+    let room = created["Ok"]["id"].as_str().with_context(|| format!("CreateRoom: {created}"))?.to_string();
+    let invite = created["Ok"]["invite"].as_str().context("invite")?.to_string();
+    let before = metrics(&http, &url, &cookie).await?;
+    let ws_base = url.replacen("http://", "ws://", 1);
+    let target = Target::VoiceChat {
+        owner_ws: format!("{ws_base}/{APP}/ws"),
+        guest_ws: format!("{ws_base}/{APP}/guest-ws"),
+        cookie: cookie.clone(),
+        room,
+        invite,
+    };
+    let outcome = load::run(&target, params, pid).await;
+    let after = metrics(&http, &url, &cookie).await;
+    stop_child(child, rest).await;
+    let (result, server) = outcome?;
+    let notes = match after {
+        Ok(after) => metric_notes(&before, &after),
+        Err(e) => vec![format!("metrics after the run failed: {e:#}")],
+    };
+    Ok(Row { kind: RelayKind::VoiceChat, result, server, forwarded: params.speakers.min(cli.forwarded_speakers), notes })
+}
+
+async fn wait_ready(http: &reqwest::Client, url: &str, cookie: &str) -> Result<()> {
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(120) {
+        if let Ok(r) = http.get(format!("{url}/{APP}/api/info")).header("cookie", cookie).send().await {
+            if r.status() == 200 && r.json::<Value>().await.is_ok() {
+                return Ok(());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bail!("voice-chat did not answer /api/info within 120 s")
+}
+
+async fn metrics(http: &reqwest::Client, url: &str, cookie: &str) -> Result<Value> {
+    Ok(http.get(format!("{url}/{APP}/api/metrics")).header("cookie", cookie).send().await?.json().await?)
+}
+
+/// The app's own counters over the whole run (setup, warm-up, window): where frames went.
+fn metric_notes(before: &Value, after: &Value) -> Vec<String> {
+    let d = |path: &[&str]| -> i64 {
+        let get = |v: &Value| path.iter().fold(v, |v, k| &v[*k]).as_i64().unwrap_or(0);
+        get(after) - get(before)
+    };
+    let mut notes = vec![format!(
+        "app metrics over the whole run: frames_in {}, frames_out {}, not_loudest {}, rate_limited {}, flow_control_skips {}, sequence_gaps {}",
+        d(&["frames_in"]),
+        d(&["frames_out"]),
+        d(&["frames_dropped", "not_loudest"]),
+        d(&["frames_dropped", "rate_limited"]),
+        d(&["flow_control_skips"]),
+        d(&["sequence_gaps"]),
+    )];
+    let other: Vec<String> = ["malformed", "not_member", "not_allowed", "muted", "unknown_connection"]
+        .iter()
+        .filter(|k| d(&["frames_dropped", k]) != 0)
+        .map(|k| format!("{k} {}", d(&["frames_dropped", k])))
+        .collect();
+    if !other.is_empty() {
+        notes.push(format!("other drops: {}", other.join(", ")));
+    }
+    notes
+}
+
+struct Derived {
+    delivered: f64,
+    expected: f64,
+    stream_bytes: f64,
+    frame_bytes: f64,
+    cpu: f64,
+    cpu_us_per_frame: f64,
+    peak_mib: f64,
+}
+
+fn derive(p: &LoadParams, r: &Row) -> Derived {
+    let w = r.result.window_secs;
+    let sent_forwarded: u64 = r.result.sent_per_speaker.iter().take(r.forwarded).sum();
+    let delivered = r.result.received_frames as f64 / w;
+    let expected = (sent_forwarded * (p.participants as u64 - 1)) as f64 / w;
+    let listeners = r.result.listeners.max(1) as f64;
+    let stream_bytes = r.result.listener_bytes as f64 / w / listeners / r.forwarded.max(1) as f64;
+    let frame_bytes = r.result.listener_bytes as f64 / r.result.listener_received_frames.max(1) as f64;
+    let cpu = r.server.user_secs + r.server.sys_secs;
+    let cpu_us_per_frame = cpu * 1e6 / r.result.received_frames.max(1) as f64;
+    Derived { delivered, expected, stream_bytes, frame_bytes, cpu, cpu_us_per_frame, peak_mib: r.server.peak_kib as f64 / 1024.0 }
+}
+
+fn print_table(p: &LoadParams, rows: &[Row]) {
+    println!();
+    println!(
+        "| relay | forwarded speakers | delivered frames/s (expected) | latency p50 / p99 / max ms | bytes/s per listener stream (bytes/frame) | server CPU s user+sys (% of a core) | CPU µs per delivered frame | server peak mem MiB (RSS at end) | load-gen CPU s |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for r in rows {
+        let d = derive(p, r);
+        let w = r.result.window_secs;
+        println!(
+            "| {} | {} of {} | {:.0} ({:.0}, {:.1}%) | {:.2} / {:.2} / {:.1} | {:.0} ({:.1}) | {:.2}+{:.2} ({:.0}%) | {:.1} | {:.1} ({:.1}) | {:.2} |",
+            r.kind.label(),
+            r.forwarded,
+            p.speakers,
+            d.delivered,
+            d.expected,
+            100.0 * d.delivered / d.expected.max(1e-9),
+            r.result.latency_ms.p50,
+            r.result.latency_ms.p99,
+            r.result.latency_ms.max,
+            d.stream_bytes,
+            d.frame_bytes,
+            r.server.user_secs,
+            r.server.sys_secs,
+            100.0 * d.cpu / w,
+            d.cpu_us_per_frame,
+            d.peak_mib,
+            r.server.rss_kib as f64 / 1024.0,
+            r.result.client_cpu_secs,
+        );
+    }
+    if let Some(native) = rows.iter().find(|r| r.kind == RelayKind::Native) {
+        let n = derive(p, native);
+        println!();
+        println!("Ratios against the native relay (×):");
+        println!();
+        println!("| relay | delivered frames/s | latency p50 | latency p99 | bytes per listener stream | server CPU | CPU per delivered frame | peak memory |");
+        println!("|---|---|---|---|---|---|---|---|");
+        for r in rows {
+            let d = derive(p, r);
+            println!(
+                "| {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
+                r.kind.label(),
+                d.delivered / n.delivered,
+                r.result.latency_ms.p50 / native.result.latency_ms.p50,
+                r.result.latency_ms.p99 / native.result.latency_ms.p99,
+                d.stream_bytes / n.stream_bytes,
+                d.cpu / n.cpu,
+                d.cpu_us_per_frame / n.cpu_us_per_frame,
+                d.peak_mib / n.peak_mib,
+            );
+        }
+    }
+    println!();
+    for r in rows {
+        println!(
+            "{}: sent per speaker in the window {:?}; {} latency samples; setup (connect + join) {:.2} s",
+            r.kind.label(),
+            r.result.sent_per_speaker,
+            r.result.latency_ms.samples,
+            r.result.setup_secs
+        );
+        for note in &r.notes {
+            println!("  {note}");
+        }
+    }
+}
