@@ -1,18 +1,19 @@
 // Two browsers on two devnode nodes in one room, through the real UI and the real process:
 // a tone from A's fake microphone is heard in B and stops when A mutes; the Host promotes and
 // kicks from the page; chat crosses nodes; a reload of the /room deep link rejoins; a guest
-// with the invite link joins; closing the room shows everyone a clear page. Screenshots go to
-// e2e/out/screenshots/.
+// with the invite link joins; the app restarting on the host node is survived; closing the
+// room shows everyone a clear page. Screenshots go to e2e/out/screenshots/.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { devnodeBinary, packageZip, screenshotDir } from './lib/artifacts.mjs';
 import { launchChromium } from './lib/browser.mjs';
-import { api, appUrl, bootDevnode, disableVoiceProcessing, loginContext } from './lib/devnode.mjs';
+import { api, appUrl, bootDevnode, disableVoiceProcessing, faults, loginContext } from './lib/devnode.mjs';
 import * as room from './lib/roomPage.mjs';
 import { toneWav } from './lib/wav.mjs';
 
 const TONE_HZ = 440;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const shots = screenshotDir();
 
 describe('a room across two nodes', () => {
@@ -117,6 +118,18 @@ describe('a room across two nodes', () => {
     await room.waitForTone(B.page, { frequency: TONE_HZ, minRms: 0.1 });
     const names = await room.participantNames(A.page);
     assert.equal(names.filter((n) => n === 'Bob').length, 1, `one Bob after the reload: ${names}`);
+  });
+
+  it('comes back as it was after the app restarts on the host node, missed chat filled in', async () => {
+    await faults.restartApp(dn, 'alice.os');
+    // Sent while alice's browser is cut off from the restarted process.
+    await sleep(500);
+    await room.sendChat(B.page, 'sent during the restart');
+    await room.waitForChat(A.page, 'sent during the restart', 30_000);
+    await room.waitForLive(A.page, 30_000);
+    await room.waitForParticipant(A.page, 'Bob', { role: 'moderator' });
+    await room.waitForParticipant(B.page, 'Alice', { role: 'host' });
+    await room.waitForTone(B.page, { frequency: TONE_HZ, minRms: 0.1, timeoutMs: 30_000 });
   });
 
   it('shows everyone a clear page when the host closes the room, and on its old link', async () => {
