@@ -25,6 +25,10 @@ pub struct Config {
     /// Audio stops to a client with more unacknowledged frames than this.
     pub flow_window_frames: u32,
     pub max_control_bytes: usize,
+    /// WebSockets this app accepts at once. The runtime allows 128 per node for all apps
+    /// together and refuses the next upgrade without a word; refusing earlier ourselves
+    /// leaves room for other apps and lets us say why.
+    pub max_connections: usize,
     pub max_rooms: usize,
     /// Upper bound for a room's capacity setting.
     pub max_participants: u32,
@@ -53,6 +57,7 @@ impl Default for Config {
             active_stream_ms: 300,
             flow_window_frames: 24,
             max_control_bytes: 64 * 1024,
+            max_connections: 100,
             max_rooms: 32,
             max_participants: 200,
             max_chat_chars: 2_000,

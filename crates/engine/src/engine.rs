@@ -224,9 +224,17 @@ impl Engine {
     }
 
     /// A WebSocket opened.
-    pub fn handle_open(&mut self, now_ms: u64, conn: ConnId, kind: ConnKind) {
+    /// A WebSocket opened. Returns false, after queueing an error and a close for it, when
+    /// the app is at `max_connections`.
+    pub fn handle_open(&mut self, now_ms: u64, conn: ConnId, kind: ConnKind) -> bool {
         if self.conns.contains_key(&conn) {
             self.handle_close(now_ms, conn);
+        }
+        if self.conns.len() >= self.cfg.max_connections {
+            self.out.metrics.connections_refused += 1;
+            self.out.error(conn, &EngineError::new(ErrorCode::TooManyConnections), None);
+            self.out.queue.push_back(Output::Close { conn });
+            return false;
         }
         self.conns.insert(
             conn,
@@ -240,6 +248,7 @@ impl Engine {
                 acked: 0,
             },
         );
+        true
     }
 
     /// A WebSocket closed (by either side). Its participant stays, reconnecting, until it

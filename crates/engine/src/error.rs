@@ -50,6 +50,8 @@ pub enum ErrorCode {
     HostUnreachable,
     #[error("unknown connection; reconnect")]
     UnknownConnection,
+    #[error("this node has too many open voice-chat connections")]
+    TooManyConnections,
 }
 
 /// A refused request: code plus human text. Returned by the HTTP-style commands and sent as
@@ -76,7 +78,7 @@ impl EngineError {
         match self.code {
             RoomNotFound | ParticipantNotFound => 404,
             Forbidden | NotMember | BadInvite | GuestsNotAllowed => 403,
-            RateLimited | TooManyRooms => 429,
+            RateLimited | TooManyRooms | TooManyConnections => 429,
             RoomFull | NameTaken | HandNotRaised | AlreadyJoined => 409,
             TooLarge => 413,
             HostUnreachable => 502,

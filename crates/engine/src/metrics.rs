@@ -46,6 +46,8 @@ pub struct Metrics {
     pub control_in: u64,
     pub control_errors: u64,
     pub control_rate_limited: u64,
+    /// WebSockets refused at `max_connections`.
+    pub connections_refused: u64,
     pub peer_messages_in: u64,
     pub peer_messages_out: u64,
     pub peer_messages_refused: u64,

@@ -200,3 +200,29 @@ fn guests_who_may_not_speak_join_as_viewers() {
     let o = n.join(0, 2, ConnKind::Owner, &room.id, "owner", None);
     assert_eq!(o.role, voice_chat_engine::Role::Host);
 }
+
+#[test]
+fn connection_cap_refuses_with_a_reason_and_closes() {
+    let cfg = Config { max_connections: 2, ..Config::default() };
+    let mut n = Node::with_config("a.os", cfg);
+    let room = n.create_room(open_settings());
+    n.join(0, 1, ConnKind::Guest, &room.id, "x", Some(&room.invite));
+    n.open(0, 2, ConnKind::Guest);
+    assert!(!n.engine.handle_open(0, 3, ConnKind::Guest));
+    let mut refused = Vec::new();
+    let mut closed = Vec::new();
+    while let Some(out) = n.engine.poll_output() {
+        match out {
+            voice_chat_engine::Output::ToConns { conns, msg: ServerMsg::Error { code, .. } } if conns == vec![3] => refused.push(code),
+            voice_chat_engine::Output::Close { conn } => closed.push(conn),
+            _ => {}
+        }
+    }
+    assert_eq!(refused, vec![ErrorCode::TooManyConnections]);
+    assert_eq!(closed, vec![3]);
+    assert_eq!(n.engine.metrics().connections_refused, 1);
+    assert_eq!(n.engine.metrics().connections, 2);
+    // Once a socket goes, the next one is welcome again.
+    n.engine.handle_close(0, 2);
+    assert!(n.engine.handle_open(0, 3, ConnKind::Guest));
+}
