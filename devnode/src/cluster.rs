@@ -180,6 +180,19 @@ impl Node {
         Endpoint { address: self.kernel.address(id), kernel: self.kernel.clone(), rx }
     }
 
+    /// Waits until `path` (full, with the process prefix) is bound — for an app that binds in
+    /// `init`, the moment it can be used. `websocket` asks about WebSocket bindings.
+    pub async fn wait_bound(&self, path: &str, websocket: bool, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while tokio::time::Instant::now() < deadline {
+            if self.http.is_bound(path, websocket).await {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        false
+    }
+
     /// Waits until `process` is running (its supervisor has an inbox).
     pub async fn wait_running(&self, process: &ProcessId, timeout: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + timeout;

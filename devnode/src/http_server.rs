@@ -101,6 +101,9 @@ struct LoginInfo {
     subdomain: Option<String>,
 }
 
+/// Where the handler of one HTTP request waits for the app's answer.
+type Responder = oneshot::Sender<(HttpResponse, Vec<u8>)>;
+
 pub struct HttpServer {
     kernel: Arc<Kernel>,
     our: String,
@@ -110,7 +113,7 @@ pub struct HttpServer {
     default_timeout: u64,
     bindings: RwLock<Router<BoundPath>>,
     ws_bindings: RwLock<Router<BoundWsPath>>,
-    responders: Mutex<HashMap<u64, (String, oneshot::Sender<(HttpResponse, Vec<u8>)>)>>,
+    responders: Mutex<HashMap<u64, (String, Responder)>>,
     ws_senders: Mutex<HashMap<u32, (ProcessId, mpsc::Sender<WsMessage>)>>,
 }
 
@@ -157,6 +160,19 @@ impl HttpServer {
     /// A valid owner cookie value (`hyperware-auth_<node>=<jwt>`), as `POST /login` sets it.
     pub fn owner_cookie(&self) -> String {
         format!("hyperware-auth_{}={}", self.our, self.make_jwt(None))
+    }
+
+    /// Whether `path` (the full path, with the process prefix) is bound exactly, for HTTP or
+    /// (with `websocket`) for WebSockets.
+    pub async fn is_bound(&self, path: &str, websocket: bool) -> bool {
+        let path = path.strip_suffix('/').unwrap_or(path);
+        if websocket {
+            let b = self.ws_bindings.read().await;
+            b.recognize(path).is_ok_and(|m| m.handler().app.is_some() && m.params().iter().next().is_none())
+        } else {
+            let b = self.bindings.read().await;
+            b.recognize(path).is_ok_and(|m| m.handler().app.is_some() && m.handler().path == path)
+        }
     }
 
     pub fn open_websockets(&self) -> usize {
@@ -477,11 +493,12 @@ impl HttpServer {
     async fn maintain_websocket(self: Arc<Self>, socket: WebSocket, app: ProcessId, path: String, peer: SocketAddr) {
         let (mut write, mut read) = socket.split();
         let (tx, mut rx) = mpsc::channel::<WsMessage>(WS_OUTGOING_QUEUE);
+        let mut tx = Some(tx);
         let channel_id = loop {
             let id: u32 = rand::random();
             let mut senders = self.ws_senders.lock().unwrap();
-            if !senders.contains_key(&id) {
-                senders.insert(id, (app.clone(), tx));
+            if let std::collections::hash_map::Entry::Vacant(slot) = senders.entry(id) {
+                slot.insert((app.clone(), tx.take().expect("inserted once")));
                 break id;
             }
         };

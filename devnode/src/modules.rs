@@ -22,6 +22,8 @@ pub(crate) async fn respond(kernel: &Kernel, from: ProcessId, km: &KernelMessage
         .await;
 }
 
+/// Upstream's names, which all end in State.
+#[allow(clippy::enum_variant_names)]
 #[derive(Deserialize)]
 enum StateAction {
     GetState(ProcessId),

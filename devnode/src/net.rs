@@ -28,11 +28,14 @@ struct Peer {
     online: bool,
 }
 
+/// One ordered pair's FIFO: messages with the time they were sent.
+type PairQueue = mpsc::UnboundedSender<(Instant, KernelMessage)>;
+
 #[derive(Default)]
 pub struct Network {
     peers: Mutex<HashMap<String, Peer>>,
     links: Mutex<HashMap<(String, String), Link>>,
-    queues: Mutex<HashMap<(String, String), mpsc::UnboundedSender<(Instant, KernelMessage)>>>,
+    queues: Mutex<HashMap<(String, String), PairQueue>>,
 }
 
 fn pair_key(a: &str, b: &str) -> (String, String) {

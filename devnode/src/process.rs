@@ -206,13 +206,13 @@ impl ProcessState {
             Some(item) => item,
             None => self.ingest().await,
         };
-        self.to_receive(item)
+        self.receive_result(item)
     }
 
     async fn specific_message(&mut self, id: u64) -> Received {
         if let Some(i) = self.message_queue.iter().position(|m| matches!(m, Ok(km) if km.id == id)) {
             let item = self.message_queue.remove(i).expect("index from position");
-            return self.to_receive(item);
+            return self.receive_result(item);
         }
         loop {
             let item = self.ingest().await;
@@ -221,7 +221,7 @@ impl ProcessState {
                 Err(e) => e.id,
             };
             if item_id == id {
-                return self.to_receive(item);
+                return self.receive_result(item);
             }
             self.message_queue.push_back(item);
         }
@@ -253,7 +253,8 @@ impl ProcessState {
         }
     }
 
-    fn to_receive(&mut self, item: InboxItem) -> Received {
+    #[allow(clippy::result_large_err)] // the shape is the WIT's `receive` result
+    fn receive_result(&mut self, item: InboxItem) -> Received {
         match item {
             Ok(mut km) => {
                 let is_request_expecting = match &km.message {

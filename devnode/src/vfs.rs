@@ -84,10 +84,9 @@ fn parse_path(path: &str) -> Result<ParsedPath, serde_json::Value> {
         match c {
             Component::Normal(s) => parts.push(s.to_str().unwrap_or("")),
             Component::CurDir => {}
-            Component::ParentDir => {
-                if parts.pop().is_none() {
-                    return Err(json!({"ParseError": {"error": "path escapes the vfs root", "path": path}}));
-                }
+            // The guard pops the parent; only `..` past the root is an error.
+            Component::ParentDir if parts.pop().is_none() => {
+                return Err(json!({"ParseError": {"error": "path escapes the vfs root", "path": path}}));
             }
             _ => {}
         }

@@ -33,6 +33,8 @@ fn index_html_in_zip() -> String {
 async fn boot(nodes: &[&str]) -> Cluster {
     let cluster = Cluster::start(ClusterOptions::default().nodes(nodes).package(package_zip())).await.expect("boot with voice-chat");
     for n in cluster.nodes() {
+        assert!(n.wait_bound(&format!("/{APP}/api/info"), false, Duration::from_secs(60)).await, "voice-chat bound /api/info");
+        assert!(n.wait_bound(&format!("/{APP}/guest-ws"), true, Duration::from_secs(10)).await, "voice-chat bound /guest-ws");
         wait_ready(&n.http_url(), &n.login_cookie()).await;
     }
     cluster

@@ -14,35 +14,27 @@ pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("devnode sits in the workspace root").to_path_buf()
 }
 
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("target"))
-}
-
-/// Builds `devnode-probe` for wasm32-wasip1 and wraps it as a component with the wasmtime 33
-/// reactor adapter (what kit and `cargo xtask component` do). Once per test binary.
+/// Builds `devnode-probe` as a process component the one way the project builds components
+/// (`cargo xtask component`: wasm32-wasip1 release, wasmtime 33 reactor adapter). Once per test
+/// binary; each binary writes its own file so parallel binaries do not race.
 pub fn probe_wasm() -> &'static [u8] {
     static WASM: OnceLock<Vec<u8>> = OnceLock::new();
     WASM.get_or_init(|| {
-        let target = target_dir();
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-p", "devnode-probe", "--release", "--target", "wasm32-wasip1", "--target-dir"])
-            .arg(&target)
+        let out_dir = tempfile::tempdir().expect("temp dir for the probe component");
+        let out = out_dir.path().join("probe.wasm");
+        let output = Command::new(env!("CARGO"))
+            .args(["xtask", "component", "--package", "devnode-probe", "--out"])
+            .arg(&out)
             .current_dir(workspace_root())
-            .status()
-            .expect("running cargo to build the probe process");
-        assert!(status.success(), "building devnode-probe for wasm32-wasip1 failed (is the target installed? `rustup target add wasm32-wasip1`)");
-        let module = std::fs::read(target.join("wasm32-wasip1/release/devnode_probe.wasm")).expect("probe core module");
-        wit_component::ComponentEncoder::default()
-            .module(&module)
-            .expect("probe module has component metadata")
-            .adapter(
-                wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME,
-                wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
-            )
-            .expect("reactor adapter")
-            .validate(true)
-            .encode()
-            .expect("componentize probe")
+            .output()
+            .expect("running `cargo xtask component`");
+        assert!(
+            output.status.success(),
+            "`cargo xtask component --package devnode-probe` failed:\n{}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        std::fs::read(&out).expect("the probe component")
     })
 }
 
