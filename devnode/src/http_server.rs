@@ -564,7 +564,8 @@ impl HttpServer {
         let Some(app) = bound.app.clone() else { return StatusCode::NOT_FOUND.into_response() };
         let serialized = serialize_headers(&headers);
         if bound.authenticated && !self.auth_valid(serialized.get("cookie").map(String::as_str).unwrap_or("")) {
-            return (StatusCode::OK, self.login_page()).into_response();
+            // Upstream sends the page with no content-type at all; browsers sniff it as HTML.
+            return HttpResp::builder().status(StatusCode::OK).body(Body::from(self.login_page())).expect("plain response");
         }
         if bound.local_only && (!peer.ip().is_loopback() || behind_proxy(&headers) || !self.expose_local) {
             return StatusCode::FORBIDDEN.into_response();

@@ -109,6 +109,7 @@ async fn authenticated_paths_show_the_login_page_with_200_until_the_owner_logs_i
     let url = format!("{}{PREFIX}/secret", node.http_url());
     let resp = client().get(&url).send().await.unwrap();
     assert_eq!(resp.status(), 200);
+    assert!(resp.headers().get("content-type").is_none(), "upstream sends the login page without a content-type");
     let page = resp.text().await.unwrap();
     assert!(page.contains("alice.os") && page.contains("password"), "login page: {page}");
     assert!(probe.sync("none").await.is_empty(), "the app never saw the request");

@@ -435,3 +435,42 @@ async fn spawn_starts_a_child_from_the_package_drive() {
     assert_eq!(probe.report().await, json!({"Spawned": {"Err": "NoFileAtPath"}}));
     cluster.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_process_waiting_to_restart_does_not_exist_for_local_senders() {
+    let cluster = one_node().await;
+    let node = cluster.node("alice.os");
+    let mut peer = probe_entry();
+    peer["process_name"] = json!("peer");
+    peer["request_capabilities"].as_array_mut().unwrap().push(json!("probe:probe:devnode.os"));
+    let (mut probe, _) = Probe::install(node, probe_entry()).await;
+    // A second package entry from the same wasm, installed beside the probe.
+    node.install(&probe_zip(&[probe_entry(), peer]), PROBE_PACKAGE).unwrap();
+    let peer_addr = Address::new("alice.os", "peer:probe:devnode.os".parse().unwrap());
+    let mut started = 0;
+    while started < 2 {
+        if let Some(Ok(km)) = probe.tester.recv(Duration::from_secs(20)).await {
+            if serde_json::from_slice::<Value>(km.message.body()).unwrap().get("Started").is_some() {
+                started += 1;
+            }
+        }
+    }
+    // The probe crashes right after start, so it waits 2 s before its next run.
+    probe.command(json!("Trap")).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!node.running(&probe_id()));
+    let t = Instant::now();
+    let cmd = json!({"SendRequest": {"target": "alice.os@probe:probe:devnode.os", "body": "anyone?", "expects_response": 30, "context": "p"}});
+    probe.tester.send(peer_addr.clone(), Request::new(cmd.to_string()), None).await;
+    loop {
+        let km = probe.tester.recv(Duration::from_secs(20)).await.expect("peer reports").unwrap();
+        let r: Value = serde_json::from_slice(km.message.body()).unwrap();
+        if km.source == peer_addr {
+            assert_eq!(r["SendError"]["kind"], "Timeout", "{r}");
+            assert_eq!(r["SendError"]["context"], "p");
+            break;
+        }
+    }
+    assert!(t.elapsed() < Duration::from_secs(1), "immediate, not after 30 s: {:?}", t.elapsed());
+    cluster.shutdown().await;
+}
