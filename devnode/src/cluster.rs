@@ -344,3 +344,16 @@ impl Drop for Node {
         self.shutdown();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn package_ids_come_from_kit_style_zip_names() {
+        assert_eq!(package_id_from_zip_name(Path::new("target/voice-chat:template.zip")).unwrap(), "voice-chat:template.os");
+        assert_eq!(package_id_from_zip_name(Path::new("x/app:pub.dev.zip")).unwrap(), "app:pub.dev");
+        assert!(package_id_from_zip_name(Path::new("x/app.zip")).is_err());
+        assert!(package_id_from_zip_name(Path::new("x/app:pub.tar")).is_err());
+    }
+}

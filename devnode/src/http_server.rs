@@ -659,3 +659,17 @@ document.getElementById('login').addEventListener('submit', async (e) => {
 </script>
 </body></html>
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bound_paths_get_the_process_prefix_and_lose_a_trailing_slash() {
+        let p = ProcessId::new("voice-chat", "voice-chat", "template.os");
+        assert_eq!(HttpServer::format_path(&p, "/"), "/voice-chat:voice-chat:template.os");
+        assert_eq!(HttpServer::format_path(&p, "/api/"), "/voice-chat:voice-chat:template.os/api");
+        assert_eq!(HttpServer::format_path(&p, "api"), "/voice-chat:voice-chat:template.os/api");
+        assert_eq!(HttpServer::format_path(&homepage_id(), "/our.js"), "/our.js");
+    }
+}

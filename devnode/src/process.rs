@@ -760,3 +760,45 @@ pub fn control(kernel: &Kernel, id: &ProcessId, c: Control) -> bool {
         None => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn backoff() -> Backoff {
+        Backoff {
+            consecutive_attempts: 1,
+            current_backoff: Duration::from_secs(BASE_BACKOFF_SECS),
+            last_start: tokio::time::Instant::now(),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn quick_exits_back_off_by_powers_of_two_up_to_ten_minutes() {
+        let mut b = backoff();
+        let mut waits = Vec::new();
+        for _ in 0..12 {
+            let wait = b.on_exit();
+            waits.push(wait.map(|d| d.as_secs()));
+            tokio::time::advance(wait.unwrap_or_default()).await;
+            b.last_start = tokio::time::Instant::now();
+        }
+        let expected: Vec<Option<u64>> =
+            [2, 4, 8, 16, 32, 64, 128, 256, 512, 600, 600, 600].into_iter().map(Some).collect();
+        assert_eq!(waits, expected);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_healthy_run_resets_the_backoff_and_restarts_at_once() {
+        let mut b = backoff();
+        assert_eq!(b.on_exit(), Some(Duration::from_secs(2)));
+        b.last_start = tokio::time::Instant::now();
+        // Healthy = at least 5 × the current backoff (2 s).
+        tokio::time::advance(Duration::from_secs(10)).await;
+        assert_eq!(b.on_exit(), None);
+        assert_eq!(b.current_backoff, Duration::from_secs(1));
+        b.last_start = tokio::time::Instant::now();
+        tokio::time::advance(Duration::from_secs(4)).await;
+        assert_eq!(b.on_exit(), Some(Duration::from_secs(2)), "4 s is short of 5 × 1 s");
+    }
+}

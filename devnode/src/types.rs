@@ -278,3 +278,29 @@ macro_rules! string_serde {
 }
 string_serde!(ProcessId);
 string_serde!(Address);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_parse_print_and_serialize_as_strings() {
+        let a: Address = "alice.os@voice-chat:voice-chat:template.os".parse().unwrap();
+        assert_eq!(a.process.package_id(), "voice-chat:template.os");
+        assert_eq!(serde_json::to_string(&a).unwrap(), "\"alice.os@voice-chat:voice-chat:template.os\"");
+        assert_eq!(serde_json::from_str::<Address>("\"alice.os@a:b:c\"").unwrap().process, ProcessId::new("a", "b", "c"));
+        assert!("a:b".parse::<ProcessId>().is_err());
+        assert!("a::c".parse::<ProcessId>().is_err());
+        assert!("a:b:c:d".parse::<ProcessId>().is_err());
+        assert!("@a:b:c".parse::<Address>().is_err());
+        assert!(serde_json::from_str::<ProcessId>("\"nope\"").is_err());
+    }
+
+    #[test]
+    fn hypermap_safety_follows_upstream_alphabets() {
+        assert!(ProcessId::new("voice-chat", "voice-chat", "template.os").check_hypermap_safe().is_ok());
+        assert!(ProcessId::new("Voice", "voice-chat", "template.os").check_hypermap_safe().is_err());
+        assert!(ProcessId::new("voice", "voice.chat", "template.os").check_hypermap_safe().is_err());
+        assert!(ProcessId::new("voice", "chat", "template_os").check_hypermap_safe().is_err());
+    }
+}

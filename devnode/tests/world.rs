@@ -245,7 +245,7 @@ async fn a_restart_after_a_healthy_run_is_immediate() {
     let t = Instant::now();
     probe.command(json!("Trap")).await;
     assert!(probe.report().await.get("Started").is_some());
-    assert!(t.elapsed() < Duration::from_millis(900), "restart took {:?}", t.elapsed());
+    assert!(t.elapsed() < Duration::from_millis(1500), "restart took {:?} (a backoff would be 2 s)", t.elapsed());
     cluster.shutdown().await;
 }
 
