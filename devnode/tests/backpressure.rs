@@ -47,7 +47,13 @@ async fn a_websocket_client_that_stops_reading_stalls_the_node_until_it_reads_ag
     let open: serde_json::Value = serde_json::from_str(probe.report().await["Received"]["body"].as_str().unwrap()).unwrap();
     let channel = open["WebSocketOpen"]["channel_id"].as_u64().unwrap();
 
-    let count = 400u32;
+    // Enough to fill both socket buffers (at their autotuning maximum), the connection's queue
+    // of 100, the server's inbox of 32, and then some.
+    let buffers: u64 = ["/proc/sys/net/ipv4/tcp_rmem", "/proc/sys/net/ipv4/tcp_wmem"]
+        .iter()
+        .map(|f| std::fs::read_to_string(f).ok().and_then(|s| s.split_whitespace().nth(2)?.parse().ok()).unwrap_or(8 << 20))
+        .sum();
+    let count = (buffers / 65536) as u32 + 100 + 32 + 150;
     probe.command(json!({"PushMany": {"channel_id": channel, "count": count, "size": 65536}})).await;
     // The pushes fill the socket, its queue of 100, the server's inbox of 32, then the kernel
     // waits: even the probe's report (queued behind the pushes) and a ping cannot get through.
