@@ -11,7 +11,7 @@ use crate::ws_push::WsPusher;
 use hyperware_process_lib::http::server::WsMessageType;
 use std::cell::RefCell;
 use std::collections::BTreeSet;
-use voice_chat_engine::{ConnKind, Config, Engine, Output, PersistedState};
+use voice_chat_engine::{ConnKind, Config, Engine, Output, PeerMsg, PersistedState};
 
 pub const OWNER_WS_PATH: &str = "/ws";
 pub const GUEST_WS_PATH: &str = "/guest-ws";
@@ -129,9 +129,15 @@ impl Shell {
                 Output::ToConns { conns, msg } => self.pusher.push_text(&conns, &msg.to_json()),
                 Output::Close { conn } => self.pusher.close(conn),
                 Output::ToPeer { node, envelope } => {
-                    self.peers.send_control(node, &envelope, |node| {
+                    // Only a user's command needs the envelope back on failure (its sender is
+                    // told); events and the like just mark the peer unreachable.
+                    let command = matches!(envelope.msg, PeerMsg::Control { .. }).then(|| envelope.clone());
+                    self.peers.send_control(node, &envelope, move |node| {
                         let node = node.to_string();
-                        with(|shell| shell.engine.handle_peer_unreachable(now_ms(), &node));
+                        with(|shell| match &command {
+                            Some(envelope) => shell.engine.handle_peer_send_failed(now_ms(), &node, envelope),
+                            None => shell.engine.handle_peer_unreachable(now_ms(), &node),
+                        });
                     });
                 }
                 Output::PersistRequested => self.save_due = true,

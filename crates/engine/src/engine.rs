@@ -24,7 +24,7 @@ pub enum Output {
     /// Close this WebSocket (after the messages queued before it).
     Close { conn: ConnId },
     /// Send `envelope.to_bytes()` to this process on `node` as a request that expects a
-    /// response (any answer will do); on `offline`/`timeout` call `handle_peer_unreachable`.
+    /// response (any answer will do); on `offline`/`timeout` call `handle_peer_send_failed`.
     ToPeer { node: String, envelope: PeerEnvelope },
     /// Persistent state changed: save `persisted()` (soon; debouncing is fine).
     PersistRequested,

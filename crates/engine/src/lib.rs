@@ -22,7 +22,9 @@
 //!      the request with any empty response right away: the answer is only a delivery ack).
 //!    - `handle_peer_audio(now, source_node, &mut blob, |frame, conns| push frame to conns)`
 //!      for a peer audio batch.
-//!    - `handle_peer_unreachable(now, node)` when a `ToPeer` request failed (offline/timeout).
+//!    - `handle_peer_send_failed(now, node, &envelope)` when a `ToPeer` request failed
+//!      (offline/timeout); it calls `handle_peer_unreachable(now, node)` and tells the user
+//!      whose command was lost.
 //!    - `handle_tick(now)` every 20 ms, then `flush_peer_batches(|node, bytes| send bytes to
 //!      node fire-and-forget)`.
 //!    - The owner's HTTP API: `create_room`, `list_rooms`, `room_snapshot`, `update_settings`,
@@ -34,7 +36,7 @@
 //!    - `Output::Close { conn }`: close that WebSocket.
 //!    - `Output::ToPeer { node, envelope }`: send `envelope.to_bytes()` to
 //!      `voice-chat:voice-chat:template.os` on `node` with `expects_response` (a few seconds);
-//!      on failure call `handle_peer_unreachable`.
+//!      on failure call `handle_peer_send_failed`.
 //!    - `Output::PersistRequested`: save `engine.persisted().to_bytes()` (may be debounced).
 //!
 //! Peer audio batches are fire-and-forget: losing one loses 20 ms of audio, nothing else.

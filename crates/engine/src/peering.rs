@@ -474,6 +474,19 @@ impl Engine {
         }
     }
 
+    /// The shell could not deliver `envelope` to `node` (offline or timeout). Like
+    /// [`Engine::handle_peer_unreachable`], and a user whose command the envelope carried is
+    /// answered with `host_unreachable` (with its `ref`): the command is not retried, so it
+    /// must not vanish without a word.
+    pub fn handle_peer_send_failed(&mut self, now_ms: u64, node: &str, envelope: &PeerEnvelope) {
+        if let PeerMsg::Control { room, participant, reference, .. } = &envelope.msg {
+            if let Some(conn) = self.proxy_member_conn(node, room, participant) {
+                self.out.error(conn, &EngineError::new(ErrorCode::HostUnreachable), reference.clone());
+            }
+        }
+        self.handle_peer_unreachable(now_ms, node);
+    }
+
     /// The shell could not deliver a message to `node` (offline or timeout).
     pub fn handle_peer_unreachable(&mut self, now_ms: u64, node: &str) {
         self.out.metrics.peer_unreachable += 1;
