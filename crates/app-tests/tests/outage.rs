@@ -24,6 +24,11 @@ async fn a_node_offline_and_back_resumes_with_nothing_lost() {
     }
 
     cluster.set_offline("bob.os", true);
+    // A command sent as the link dies cannot arrive; its sender is told so, not left guessing.
+    let from = b1.text_count();
+    b1.send_msg("chat", json!({"text": "sent as the link died", "ref": "lost"}));
+    let err = b1.error_after(from, "host_unreachable").await;
+    assert_eq!(err["ref"], "lost");
     // The first event alice cannot deliver marks bob unreachable: its users are reconnecting.
     a0.send_msg("chat", json!({"text": "while bob was away 1"}));
     for id in [&b1_id, &b2_id] {
@@ -41,6 +46,11 @@ async fn a_node_offline_and_back_resumes_with_nothing_lost() {
         c.text("host_status reachable: false", |v| v["type"] == "host_status" && v["reachable"] == false && v["room"] == room.as_str()).await;
     }
     assert!(chat_view(&b1).iter().all(|t| !t.starts_with("while")), "nothing crossed while offline");
+    // Commands for the unreachable host are refused with a typed error rather than lost.
+    let from = b1.text_count();
+    b1.send_msg("chat", json!({"text": "is anyone there?", "ref": "away"}));
+    let err = b1.error_after(from, "host_unreachable").await;
+    assert_eq!(err["ref"], "away");
 
     cluster.set_offline("bob.os", false);
     for c in [&b1, &b2] {
@@ -77,6 +87,33 @@ async fn a_node_offline_and_back_resumes_with_nothing_lost() {
     a0.wait_until("B1's audio after the outage", WAIT, |_, f, _| f.iter().filter(|f| f.payload.starts_with(b"B1#")).count() >= 5).await;
     b2.wait_until("A0's audio after the outage", WAIT, |_, f, _| f.iter().filter(|f| f.payload.starts_with(b"A0#")).count() >= 5).await;
     b2.wait_until("B1's audio from its own node", WAIT, |_, f, _| f.iter().filter(|f| f.payload.starts_with(b"B1#")).count() >= 5).await;
+
+    // A user whose socket drops is reconnecting (through its node's detach) and resumes
+    // with its token: same participant, and the events it missed are replayed.
+    let b2_token = b2.resume_token.clone();
+    let b2_seq = b2.events().last().unwrap()["seq"].as_u64().unwrap();
+    let from = a0.text_count();
+    b2.close();
+    a0.event_after(from, "reconnecting", |e| e["participant"] == b2_id.as_str()).await;
+    let reconnecting = api.room(&room).await;
+    assert_eq!(participant(&reconnecting, "Bob two")["reconnecting"], true);
+    a0.send_msg("chat", json!({"text": "said while B2 was gone"}));
+    b1.event("chat", |e| e["message"]["text"] == "said while B2 was gone").await;
+    let mut b2 = Client::owner(bob, "B2").await;
+    let from = b2.text_count();
+    b2.send_msg(
+        "join",
+        json!({"room": room, "name": "Bob two", "host": "alice.os", "resume": {"token": b2_token, "last_seq": b2_seq}}),
+    );
+    let welcome = b2.join_answer(from).await.expect("resume through bob");
+    assert_eq!(welcome["resumed"], true, "{welcome}");
+    assert_eq!(welcome["participant"], b2_id.as_str());
+    assert_eq!(welcome["seq"], b2_seq);
+    b2.event("chat", |e| e["message"]["text"] == "said while B2 was gone").await;
+    a0.event_after(from, "reconnected", |e| e["participant"] == b2_id.as_str()).await;
+    let snap = api.room(&room).await;
+    assert_eq!(participant(&snap, "Bob two")["reconnecting"], false);
+    assert_eq!(snap["participants"].as_array().unwrap().len(), 3);
 
     cluster.shutdown().await;
 }
