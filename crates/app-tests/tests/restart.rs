@@ -92,5 +92,35 @@ async fn a_process_restart_keeps_rooms_settings_and_roles() {
     b1.wait_until("audio after the restart", WAIT, |_, f, _| f.iter().filter(|f| f.payload.starts_with(b"G#")).count() >= 5).await;
     a0.wait_until("audio after the restart", WAIT, |_, f, _| f.iter().filter(|f| f.payload.starts_with(b"G#")).count() >= 5).await;
 
+    // Now bob's process restarts: its user's socket is unknown there; reconnecting with the
+    // resume token takes the same participant back on alice, role and all.
+    let b1_id = b1.participant.clone();
+    let b1_token = rewelcome["resume_token"].as_str().unwrap().to_string();
+    let from_a0 = a0.text_count();
+    cluster.restart_process("bob.os", &app_id()).unwrap();
+    Api::new(bob).wait_ready().await;
+    let from = b1.text_count();
+    b1.send_msg("ping", json!({"t": 2.0}));
+    b1.error_after(from, "unknown_connection").await;
+    let last_seq = b1.events().last().unwrap()["seq"].as_u64().unwrap();
+    let mut b1 = Client::owner(bob, "B1").await;
+    let from = b1.text_count();
+    b1.send_msg(
+        "join",
+        json!({"room": room, "name": "Bob", "host": "alice.os", "resume": {"token": b1_token, "last_seq": last_seq}}),
+    );
+    let welcome = b1.join_answer(from).await.expect("resume after bob's restart");
+    assert_eq!(welcome["resumed"], true, "{welcome}");
+    assert_eq!(welcome["participant"], b1_id.as_str());
+    assert_eq!(welcome["role"], "moderator");
+    a0.event_after(from_a0, "reconnecting", |e| e["participant"] == b1_id.as_str()).await;
+    a0.event_after(from_a0, "reconnected", |e| e["participant"] == b1_id.as_str()).await;
+    let snap = api.room(&room).await;
+    assert_eq!(participant(&snap, "Bob")["id"], b1_id.as_str());
+    assert_eq!(participant(&snap, "Bob")["reconnecting"], false);
+    assert_eq!(snap["participants"].as_array().unwrap().len(), 3, "{snap}");
+    b1.send_msg("chat", json!({"text": "bob restarted, bob is back"}));
+    a0.event("chat", |e| e["message"]["text"] == "bob restarted, bob is back").await;
+
     cluster.shutdown().await;
 }
