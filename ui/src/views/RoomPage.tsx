@@ -267,7 +267,9 @@ function Banners({ session }: { session: RoomSession }) {
         </div>
       )}
       {state && !state.hostReachable && (
-        <div className="banner warn">The node hosting this room is not answering; waiting for it to come back…</div>
+        <div className="banner warn" data-testid="host-unreachable">
+          The node hosting this room is not answering; waiting for it to come back…
+        </div>
       )}
       {audioError && <div className="banner error">Audio problem: {audioError}</div>}
       {engine?.suspended && (

@@ -65,6 +65,7 @@ function ParticipantTile({
       data-role={p.role}
       data-speaking={speaking}
       data-muted={p.muted || p.self_muted}
+      data-reconnecting={p.reconnecting}
     >
       <div className="avatar">{p.name.slice(0, 1).toUpperCase()}</div>
       <div className="who">
