@@ -38,7 +38,9 @@ export function Home() {
 
   const refresh = useCallback(async () => {
     try {
-      setRooms(await api.listRooms());
+      const list = await api.listRooms();
+      // Newest first; the node lists them in id order, which means nothing to a person.
+      setRooms([...list].sort((a, b) => (b.created_ms ?? 0) - (a.created_ms ?? 0)));
     } catch (e) {
       if (e instanceof LoginRequiredError) setNeedLogin(true);
       else showError(e, 'Could not list rooms');
