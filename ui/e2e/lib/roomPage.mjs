@@ -3,10 +3,18 @@
 // through window.__voiceChat, the debug hook the audio engine installs.
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const confirming = new WeakSet();
+
+/** Kick and close ask "are you sure?"; the tests mean yes. Once per page. */
+function acceptDialogs(page) {
+  if (confirming.has(page)) return;
+  confirming.add(page);
+  page.on('dialog', (dialog) => dialog.accept());
+}
 
 /** Opens a room page, fills the join form if it shows, and waits until the room is live. */
 export async function openRoom(page, url, { name, timeoutMs = 20_000 } = {}) {
-  page.on('dialog', (dialog) => dialog.accept());
+  acceptDialogs(page);
   await page.goto(url);
   const join = page.getByTestId('join-form');
   const live = page.locator('[data-testid=room][data-status=live]');
@@ -48,6 +56,7 @@ export async function moderatorMute(page, name) {
 }
 
 export async function kick(page, name) {
+  acceptDialogs(page);
   await participant(page, name).getByRole('button', { name: 'Kick' }).click();
 }
 
