@@ -169,6 +169,18 @@ describe('RoomConnection', () => {
     expect(clients).toHaveLength(1);
   });
 
+  it('stops when the app refuses the socket for its connection limit', async () => {
+    const { url, clients } = await startServer((client) => {
+      client.socket.send(JSON.stringify({ type: 'error', v: 1, code: 'too_many_connections', message: 'full', ref: null }));
+      setTimeout(() => client.socket.close(1013), 20);
+    });
+    const { connection } = connect(url);
+    await until(() => connection.snapshot().status === 'failed');
+    expect(connection.snapshot().failure?.code).toBe('too_many_connections');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(clients).toHaveLength(1);
+  });
+
   it('reports a join that gets no answer instead of spinning forever', async () => {
     const { url, clients } = await startServer(() => {});
     const { connection } = connect(url, { joinTimeoutMs: 200 });

@@ -300,7 +300,8 @@ export class RoomConnection {
         this.reconnectNow(this.socket);
         return;
       }
-      if (this.status !== 'live' && message.ref === 'join') {
+      // A socket over the app's limit is refused before its join is even read.
+      if (this.status !== 'live' && (message.ref === 'join' || message.code === 'too_many_connections')) {
         // A refused join (unknown room, no invite, full) will be refused again: stop here.
         this.clearJoinTimer();
         this.failure = message;

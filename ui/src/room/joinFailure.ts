@@ -23,6 +23,10 @@ export function joinFailureText(code: string): JoinFailureText {
       return { title: 'That display name cannot be used', hint: 'Use 1 to 32 characters.', retry: true };
     case 'host_unreachable':
       return { title: 'The node hosting this room does not answer', hint: 'It may be offline; try again later.', retry: true };
+    case 'too_many_connections':
+      return { title: 'The node is at its connection limit', hint: 'Too many people are connected to this node right now; try again shortly.', retry: true };
+    case 'too_many_rooms':
+      return { title: 'Too many rooms on this node', hint: 'This node already hosts or joins its maximum number of rooms.', retry: false };
     case 'join_timeout':
       return {
         title: 'The room did not answer',
