@@ -171,5 +171,42 @@ async fn promote_mute_hands_kick_and_chat_order_work_across_nodes() {
     assert_eq!(names, ["Alice", "Bob one"]);
     assert_eq!(participant(&snap, "Bob one")["role"], "moderator");
 
+    // Settings changed by the host reach bob's user; a moderator may not change them.
+    let from = b1.text_count();
+    b1.send_msg("update_settings", json!({"settings": {"name": "Not yours"}}));
+    b1.error_after(from, "forbidden").await;
+    a0.send_msg("update_settings", json!({"settings": {"name": "Renamed", "guests_allowed": false}}));
+    let changed = b1.event("settings_changed", |e| e["settings"]["name"] == "Renamed").await;
+    assert_eq!(changed["event"]["settings"]["guests_allowed"], false);
+    let mut late_guest = Client::guest(alice, "LATE").await;
+    assert_eq!(late_guest.try_join(&room, "Late", Some(&invite), None).await.unwrap_err()["code"], "guests_not_allowed");
+
+    // A remote user leaves: alice sees it go, and bob stops proxying the room.
+    let mut b3 = Client::owner(bob, "B3").await;
+    let b3_id = b3.join(&room, "Bob three", None, Some("alice.os")).await["participant"].as_str().unwrap().to_string();
+    assert_eq!(bob_api.metrics().await["proxied_rooms"], 1);
+    b3.send_msg("leave", json!({}));
+    a0.event("left", |e| e["participant"] == b3_id.as_str() && e["reason"] == "left").await;
+    let from = b3.text_count();
+    b3.send_msg("chat", json!({"text": "after leaving"}));
+    b3.error_after(from, "not_joined").await;
+
+    // The host closes the room: bob's user hears it and is no longer in a room anywhere.
+    a0.send_msg("close_room", json!({}));
+    b1.event("closed", |e| e["by"] == a0_id.as_str()).await;
+    assert_eq!(api.err("GetRoom", json!(room)).await, (404, "room_not_found".into()));
+    let from = b1.text_count();
+    b1.send_msg("chat", json!({"text": "hello?"}));
+    b1.error_after(from, "not_joined").await;
+    let proxied = eventually("bob to stop proxying the closed room", || {
+        let bob_api = bob_api.clone();
+        async move {
+            let n = bob_api.metrics().await["proxied_rooms"].as_u64().unwrap();
+            (n == 0).then_some(n)
+        }
+    })
+    .await;
+    assert_eq!(proxied, 0);
+
     cluster.shutdown().await;
 }
