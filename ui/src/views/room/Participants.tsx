@@ -26,6 +26,7 @@ export function Participants({ session }: { session: RoomSession }) {
           isMe={p.id === state.me}
           remote={p.node !== state.host}
           handRaised={state.hands.includes(p.id)}
+          unreachable={!state.hostReachable && p.id !== state.me}
           loudness={loudness(p)}
           myRole={me?.role}
           session={session}
@@ -40,6 +41,7 @@ function ParticipantTile({
   isMe,
   remote,
   handRaised,
+  unreachable,
   loudness,
   myRole,
   session,
@@ -48,6 +50,8 @@ function ParticipantTile({
   isMe: boolean;
   remote: boolean;
   handRaised: boolean;
+  /** The room's host node is not answering: what we show of others may be stale. */
+  unreachable: boolean;
   loudness: number;
   myRole?: Role;
   session: RoomSession;
@@ -58,7 +62,7 @@ function ParticipantTile({
   const ring = Math.min(1, Math.sqrt(loudness) * 2);
   return (
     <div
-      className={`tile${speaking ? ' speaking' : ''}${p.reconnecting ? ' reconnecting' : ''}`}
+      className={`tile${speaking ? ' speaking' : ''}${p.reconnecting || unreachable ? ' reconnecting' : ''}`}
       style={{ ['--ring' as string]: ring }}
       data-testid="participant"
       data-name={p.name}
