@@ -150,6 +150,42 @@ async fn mix_minus_holds_locally_and_across_nodes_and_viewers_are_not_heard() {
     let bob_drops = not_allowed(&bob_after) - not_allowed(&bob_before);
     assert!(alice_drops >= N as u64, "alice drops its local viewer's frames: {alice_drops}");
     assert_eq!(alice_drops + bob_drops, 2 * N as u64, "every viewer frame is dropped and counted once (alice {alice_drops}, bob {bob_drops})");
+    // Speaking indicators cross nodes: A0's loud voice frames made it "speaking" for bob's
+    // users, and it stopped after the pause.
+    let a0_id = a0.participant.clone();
+    for c in [&b1, &b2] {
+        c.text("A0 speaking", |v| v["type"] == "presence" && v["event"]["participant"] == a0_id.as_str() && v["event"]["speaking"] == true).await;
+        c.text("A0 no longer speaking", |v| v["type"] == "presence" && v["event"]["participant"] == a0_id.as_str() && v["event"]["speaking"] == false).await;
+    }
+
+    // Only the K = 3 loudest streams are forwarded, across nodes too: four speakers at once,
+    // the quietest (a guest on alice) is not heard while the three louder ones talk.
+    alice_api.ok("SetRole", json!([room, g2.participant, "speaker"])).await;
+    g2.event("role_changed", |e| e["participant"] == g2_id.as_str() && e["role"] == "speaker").await;
+    let mut b1 = b1;
+    let mut g1 = g1;
+    let loudest_before = alice_api.metrics().await["frames_dropped"]["not_loudest"].as_u64().unwrap();
+    let heard_before: Vec<usize> = ["A0", "G1", "B1", "G2"].iter().map(|s| frames_from(&b2, s).len()).collect();
+    const ROUNDS: usize = 40;
+    for _ in 0..ROUNDS {
+        a0.send_frame_at(10);
+        g1.send_frame_at(20);
+        b1.send_frame_at(30);
+        g2.send_frame_at(60);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for speaker in ["A0", "G1", "B1"] {
+        let before = heard_before[["A0", "G1", "B1"].iter().position(|s| *s == speaker).unwrap()];
+        b2.wait_until(&format!("{speaker}'s frames"), WAIT, |_, f, _| {
+            f.iter().filter(|f| f.payload.starts_with(format!("{speaker}#").as_bytes())).count() >= before + ROUNDS * 9 / 10
+        })
+        .await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let quiet_heard = frames_from(&b2, "G2").len() - heard_before[3];
+    assert!(quiet_heard <= 3, "the fourth, quietest stream is held back while three louder ones talk ({quiet_heard} frames heard)");
+    let not_loudest = alice_api.metrics().await["frames_dropped"]["not_loudest"].as_u64().unwrap() - loudest_before;
+    assert!(not_loudest as usize >= ROUNDS - 3, "dropped as not_loudest: {not_loudest}");
 
     cluster.shutdown().await;
 }

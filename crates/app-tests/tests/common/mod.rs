@@ -498,10 +498,19 @@ impl Client {
 
     /// Like `send_frame` but writing `stream` into the header (the server must overwrite it).
     pub fn send_frame_as(&mut self, stream: u16) -> String {
+        self.send_frame_with(stream, 10)
+    }
+
+    /// A frame at audio `level` (−dBov: 0 loudest, 127 silence).
+    pub fn send_frame_at(&mut self, level: u8) -> String {
+        self.send_frame_with(self.stream, level)
+    }
+
+    fn send_frame_with(&mut self, stream: u16, level: u8) -> String {
         let seq = self.next_seq;
         self.next_seq += 1;
         let payload = format!("{}#{seq}", self.label);
-        self.send_binary(frame(stream, seq, 10, payload.as_bytes()));
+        self.send_binary(frame(stream, seq, level, payload.as_bytes()));
         payload
     }
 }
