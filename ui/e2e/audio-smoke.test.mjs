@@ -111,14 +111,22 @@ describe('tone through the pipeline, voice processing off', () => {
   });
 
   it('goes silent on mute and comes back on unmute', async () => {
+    // Polled rather than slept: on a loaded machine the audio threads may take a moment.
+    const settle = async (ok, timeoutMs = 10_000) => {
+      const start = Date.now();
+      let rms;
+      do {
+        await sleep(250);
+        rms = await page.evaluate(() => window.__voiceChat.recentOutputRms(500));
+      } while (!ok(rms) && Date.now() - start < timeoutMs);
+      return rms;
+    };
     await page.evaluate(() => window.__smoke.setSending(false));
-    await sleep(1500);
-    const muted = await page.evaluate(() => window.__voiceChat.recentOutputRms(500));
+    const muted = await settle((rms) => rms < 0.005);
     assert.ok(muted < 0.005, `RMS ${muted} over 0.5 s after mute`);
     await page.evaluate(() => window.__smoke.setSending(true));
-    await sleep(1500);
-    const back = await page.evaluate(() => window.__voiceChat.recentOutputRms(500));
-    assert.ok(Math.abs(db(back / INPUT_RMS)) < 3, `RMS ${back} after unmute`);
+    const back = await settle((rms) => Math.abs(db(rms / INPUT_RMS)) < 3);
+    assert.ok(Math.abs(db(back / INPUT_RMS)) < 3, `RMS ${back} over 0.5 s after unmute`);
   });
 
   it('writes the headers right: sequence, capture-clock timestamps, MARKER, VOICE, level', async () => {

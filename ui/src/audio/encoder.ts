@@ -8,8 +8,9 @@ export const OPUS_ENCODER_CONFIG: AudioEncoderConfig = {
   sampleRate: 48000,
   numberOfChannels: 1,
   bitrate: 32000,
-  // 20 ms frames as the protocol fixes; in-band FEC helps the far end over lossy links.
-  opus: { frameDuration: 20000, useinbandfec: true, packetlossperc: 5 },
+  // 20 ms frames as the protocol fixes. No in-band FEC: WebCodecs gives the receiver no way to
+  // decode it, so its bits would be wasted.
+  opus: { frameDuration: 20000 },
 } as AudioEncoderConfig;
 
 export interface EncodedFrameSink {
