@@ -191,9 +191,21 @@ async fn promote_mute_hands_kick_and_chat_order_work_across_nodes() {
     b3.send_msg("chat", json!({"text": "after leaving"}));
     b3.error_after(from, "not_joined").await;
 
-    // The host closes the room: bob's user hears it and is no longer in a room anywhere.
-    a0.send_msg("close_room", json!({}));
-    b1.event("closed", |e| e["by"] == a0_id.as_str()).await;
+    // The host leaves: the moderator on bob becomes Host and may now do what a Host does;
+    // the owner coming back gets Moderator (the room has a Host).
+    a0.send_msg("leave", json!({}));
+    b1.event("role_changed", |e| e["participant"] == b1_id.as_str() && e["role"] == "host" && e["by"].is_null()).await;
+    b1.send_msg("update_settings", json!({"settings": {"name": "Handed over"}}));
+    b1.event("settings_changed", |e| e["settings"]["name"] == "Handed over").await;
+    assert_eq!(api.room(&room).await["settings"]["name"], "Handed over");
+    let back = a0.join(&room, "Alice", None, None).await;
+    assert_eq!(back["role"], "moderator", "{back}");
+
+    // The remote Host closes the room: everyone hears it and is no longer in a room anywhere.
+    let from = a0.text_count();
+    b1.send_msg("close_room", json!({}));
+    a0.event_after(from, "closed", |e| e["by"] == b1_id.as_str()).await;
+    b1.event("closed", |e| e["by"] == b1_id.as_str()).await;
     assert_eq!(api.err("GetRoom", json!(room)).await, (404, "room_not_found".into()));
     let from = b1.text_count();
     b1.send_msg("chat", json!({"text": "hello?"}));

@@ -79,7 +79,9 @@ async fn a_process_restart_keeps_rooms_settings_and_roles() {
 
     // The room works as before: chat and audio cross, the moderator still moderates.
     b1.send_msg("chat", json!({"text": "still here"}));
-    a0.event("chat", |e| e["message"]["text"] == "still here").await;
+    let chat = a0.event("chat", |e| e["message"]["text"] == "still here").await;
+    let old_id = before["chat"][0]["id"].as_u64().unwrap();
+    assert!(chat["event"]["message"]["id"].as_u64().unwrap() > old_id, "chat ids are not reused after a restart: {chat}");
     let mut g = Client::guest(alice, "G").await;
     assert_eq!(g.join(&room, "Guest", Some(&invite), None).await["role"], "viewer");
     let g_id = g.participant.clone();
