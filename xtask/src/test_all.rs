@@ -23,6 +23,10 @@ pub fn test_all(no_browser: bool) -> Result<()> {
     vitest.args(["test"]).current_dir(&ui);
     suites.push(("ui unit tests (vitest)", vitest));
     if !no_browser {
+        // The browser tests boot two nodes with the devnode binary.
+        let mut devnode = Command::new("cargo");
+        devnode.args(["build", "-p", "devnode"]).current_dir(layout::root());
+        suites.push(("devnode binary for the browser tests", devnode));
         let mut e2e = Command::new("npm");
         e2e.args(["run", "e2e"]).current_dir(&ui);
         suites.push(("browser end-to-end tests (chromium)", e2e));
