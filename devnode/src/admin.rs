@@ -66,6 +66,13 @@ pub fn router(cluster: Arc<(Cluster, Option<String>)>) -> axum::Router {
             }),
         )
         .route(
+            "/nodes/{node}/reboot",
+            post(|State(s): State<Shared>, Path(node): Path<String>| async move {
+                s.0.reboot_node(&node).await.map_err(|e| err(StatusCode::NOT_FOUND, format!("{e:#}")))?;
+                Ok::<_, (StatusCode, Json<Value>)>(Json(json!({"ok": true})))
+            }),
+        )
+        .route(
             "/nodes/{node}/log",
             get(|State(s): State<Shared>, Path(node): Path<String>| async move {
                 let n = s.0.try_node(&node).ok_or_else(|| err(StatusCode::NOT_FOUND, format!("no node {node}")))?;

@@ -115,10 +115,14 @@ pub struct HttpServer {
     ws_bindings: RwLock<Router<BoundWsPath>>,
     responders: Mutex<HashMap<u64, (String, Responder)>>,
     ws_senders: Mutex<HashMap<u32, (ProcessId, mpsc::Sender<WsMessage>)>>,
+    shutdown: tokio::sync::watch::Sender<bool>,
 }
 
 pub struct HttpServerOptions {
     pub password: String,
+    /// The node's JWT secret; stable across reboots (upstream keeps it in the keyfile), so a
+    /// login survives a node restart.
+    pub jwt_secret: Vec<u8>,
     pub expose_local: bool,
     pub default_timeout_secs: u64,
 }
@@ -126,8 +130,6 @@ pub struct HttpServerOptions {
 impl HttpServer {
     pub fn new(kernel: Arc<Kernel>, opts: HttpServerOptions) -> Arc<HttpServer> {
         let our = kernel.our.clone();
-        let mut jwt_secret = vec![0u8; 32];
-        rand::Rng::fill(&mut rand::thread_rng(), &mut jwt_secret[..]);
         let mut bindings = Router::new();
         // The homepage's static /our.js, served as the real homepage binds it.
         bindings.add(
@@ -147,7 +149,8 @@ impl HttpServer {
             kernel,
             our,
             password: opts.password,
-            jwt_secret,
+            jwt_secret: opts.jwt_secret,
+            shutdown: tokio::sync::watch::channel(false).0,
             expose_local: opts.expose_local,
             default_timeout: opts.default_timeout_secs,
             bindings: RwLock::new(bindings),
@@ -160,6 +163,22 @@ impl HttpServer {
     /// A valid owner cookie value (`hyperware-auth_<node>=<jwt>`), as `POST /login` sets it.
     pub fn owner_cookie(&self) -> String {
         format!("hyperware-auth_{}={}", self.our, self.make_jwt(None))
+    }
+
+    /// Stops serving, as a node going down does: the listener stops (see `Node`), open
+    /// WebSockets end, and requests waiting for the app fail.
+    pub fn begin_shutdown(&self) {
+        self.shutdown.send_replace(true);
+        self.responders.lock().unwrap().clear();
+        self.ws_senders.lock().unwrap().clear();
+    }
+
+    /// Resolves once `begin_shutdown` was called.
+    pub fn shutdown_signal(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self.shutdown.subscribe();
+        async move {
+            let _ = rx.wait_for(|down| *down).await;
+        }
     }
 
     /// Whether `path` (the full path, with the process prefix) is bound exactly, for HTTP or
@@ -504,8 +523,11 @@ impl HttpServer {
         };
         let open = serde_json::json!({"WebSocketOpen": {"path": path, "channel_id": channel_id, "source_socket_addr": peer.to_string(), "forwarded_for": null}});
         self.send_to_app(&app, serde_json::to_vec(&open).expect("json"), None).await;
+        let down = self.shutdown_signal();
+        tokio::pin!(down);
         loop {
             tokio::select! {
+                _ = &mut down => break,
                 read = read.next() => match read {
                     Some(Ok(msg)) => {
                         let (ty, bytes): (WsMessageType, Vec<u8>) = match msg {

@@ -25,7 +25,10 @@ pub struct Link {
 
 struct Peer {
     kernel: mpsc::Sender<KernelEvent>,
+    /// Set by tests: on the network or not.
     online: bool,
+    /// False while the node is down (between a shutdown and its reboot).
+    up: bool,
 }
 
 /// One ordered pair's FIFO: messages with the time they were sent.
@@ -51,8 +54,22 @@ impl Network {
         Arc::new(Network::default())
     }
 
+    /// Adds a node, or points a rebooted node at its new kernel (keeping its online flag).
     pub fn register(&self, node: &str, kernel: mpsc::Sender<KernelEvent>) {
-        self.peers.lock().unwrap().insert(node.into(), Peer { kernel, online: true });
+        let mut peers = self.peers.lock().unwrap();
+        match peers.get_mut(node) {
+            Some(p) => p.kernel = kernel,
+            None => {
+                peers.insert(node.into(), Peer { kernel, online: true, up: true });
+            }
+        }
+    }
+
+    /// A node that is down (rebooting) is unreachable like an offline one.
+    pub fn set_up(&self, node: &str, up: bool) {
+        if let Some(p) = self.peers.lock().unwrap().get_mut(node) {
+            p.up = up;
+        }
     }
 
     pub fn unregister(&self, node: &str) {
@@ -67,7 +84,7 @@ impl Network {
     }
 
     pub fn is_online(&self, node: &str) -> bool {
-        self.peers.lock().unwrap().get(node).is_some_and(|p| p.online)
+        self.peers.lock().unwrap().get(node).is_some_and(|p| p.online && p.up)
     }
 
     pub fn set_link(&self, a: &str, b: &str, link: Link) {

@@ -151,6 +151,9 @@ async fn devnode_up_boots_two_nodes_prints_their_urls_and_takes_faults_over_its_
     let restart = client.post(format!("{admin}/nodes/alice.os/restart/{APP}")).send().await.unwrap();
     assert!(restart.status().is_success());
     wait_ready(nodes[0]["url"].as_str().unwrap(), nodes[0]["cookie"].as_str().unwrap()).await;
+    let reboot = client.post(format!("{admin}/nodes/bob.os/reboot")).send().await.unwrap();
+    assert!(reboot.status().is_success());
+    wait_ready(nodes[1]["url"].as_str().unwrap(), nodes[1]["cookie"].as_str().unwrap()).await;
     let missing = client.post(format!("{admin}/nodes/alice.os/restart/nope:nope:x.os")).send().await.unwrap();
     assert_eq!(missing.status(), 404);
     child.kill().unwrap();

@@ -474,3 +474,40 @@ async fn a_process_waiting_to_restart_does_not_exist_for_local_senders() {
     assert!(t.elapsed() < Duration::from_secs(1), "immediate, not after 30 s: {:?}", t.elapsed());
     cluster.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_rebooted_node_keeps_its_port_login_packages_and_saved_state_and_drops_its_sockets() {
+    let cluster = one_node().await;
+    let node = cluster.node("alice.os");
+    let (mut probe, _) = Probe::install(node, probe_entry()).await;
+    probe.command(json!({"SetState": "before-reboot"})).await;
+    assert_eq!(probe.report().await, json!({"StateSet": "before-reboot"}));
+    probe
+        .command(json!({"SendAndAwait": {"target": "alice.os@http-server:distro:sys", "expects_response": 3,
+            "body": json!({"WebSocketBind": {"path": "/ws", "authenticated": false, "extension": false}}).to_string()}}))
+        .await;
+    probe.report().await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(node.ws_url("/probe:probe:devnode.os/ws")).await.unwrap();
+    probe.report().await;
+    let cookie = node.login_cookie();
+    let port = node.port();
+
+    cluster.reboot_node("alice.os").await.unwrap();
+    use futures_util::StreamExt;
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(Ok(_)) = ws.next().await {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the open socket ends with the node");
+    assert_eq!(node.port(), port);
+    assert_eq!(node.login_cookie(), cookie, "a login survives the reboot");
+    assert!(node.wait_running(&probe_id(), Duration::from_secs(10)).await, "installed packages come back");
+    // Test endpoints are gone with the old kernel; attach a new tester and ask.
+    let tester = node.endpoint(tester_id(), true, vec![Capability::messaging(Address::new("alice.os", probe_id()))]);
+    let mut probe = Probe { tester, address: Address::new("alice.os", probe_id()) };
+    probe.command(json!("GetState")).await;
+    assert_eq!(probe.report().await, json!({"State": "before-reboot"}));
+    let js = reqwest::get(format!("{}/our.js", node.http_url())).await.unwrap();
+    assert_eq!(js.status(), 200, "serving again on the same port");
+    cluster.shutdown().await;
+}
