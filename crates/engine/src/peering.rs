@@ -426,7 +426,11 @@ impl Engine {
     /// Host side: a member node's mirror missed events. Others get nothing.
     fn peer_sync(&mut self, now: u64, from: &str, room_id: &str, last_seq: u64) {
         let Some(room) = self.rooms.get(room_id) else { return };
-        if !room.participants.iter().any(|p| p.is_remote_of(from)) {
+        // A node admitted before (it holds a role here) may catch up even after its
+        // participants were removed as ghosts while it was away: the events tell it so, and
+        // it joins its still-connected users again. Nodes never admitted learn nothing.
+        let admitted = room.roles.contains_key(from);
+        if !admitted && !room.participants.iter().any(|p| p.is_remote_of(from)) {
             self.out.metrics.peer_messages_refused += 1;
             return;
         }
