@@ -117,3 +117,56 @@ async fn a_node_offline_and_back_resumes_with_nothing_lost() {
 
     cluster.shutdown().await;
 }
+
+/// Presence timeout (60 s, swept every 30 s; the app's defaults, which tests do not change):
+/// a guest whose socket dropped and the users of a node that stays away are removed as
+/// ghosts; when the node comes back, it joins its still-connected user again by itself.
+#[tokio::test]
+async fn ghosts_are_removed_after_the_presence_timeout_and_rejoined_by_their_node() {
+    let cluster = boot(&["alice.os", "bob.os"], &[]).await;
+    let (alice, bob) = (cluster.node("alice.os"), cluster.node("bob.os"));
+    let api = Api::new(alice);
+    let (room, invite) = api.create_room("Ghosts", true).await;
+    let mut a0 = Client::owner(alice, "A0").await;
+    a0.join(&room, "Alice", None, None).await;
+    a0.start_heartbeat();
+    let mut g = Client::guest(alice, "G").await;
+    let g_id = g.join(&room, "Guest", Some(&invite), None).await["participant"].as_str().unwrap().to_string();
+    let mut b1 = Client::owner(bob, "B1").await;
+    let b1_first = b1.join(&room, "Bob one", Some(&invite), Some("alice.os")).await["participant"].as_str().unwrap().to_string();
+    b1.start_heartbeat();
+    a0.event("joined", |e| e["participant"]["name"] == "Bob one").await;
+
+    cluster.set_offline("bob.os", true);
+    g.close();
+    a0.event("reconnecting", |e| e["participant"] == g_id.as_str()).await;
+    a0.event("reconnecting", |e| e["participant"] == b1_first.as_str()).await;
+    let removal = Duration::from_secs(100);
+    a0.wait_until("the guest removed as a ghost", removal, |texts, _, _| {
+        texts.iter().any(|v| v["type"] == "event" && v["event"]["kind"] == "ghost_removed" && v["event"]["participant"] == g_id.as_str())
+    })
+    .await;
+    a0.wait_until("bob's user removed as a ghost", WAIT, |texts, _, _| {
+        texts.iter().any(|v| v["type"] == "event" && v["event"]["kind"] == "ghost_removed" && v["event"]["participant"] == b1_first.as_str())
+    })
+    .await;
+    let snap = api.room(&room).await;
+    let names: Vec<&str> = snap["participants"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Alice"], "the owner, who kept pinging, stays");
+
+    cluster.set_offline("bob.os", false);
+    let (_, rewelcome) = b1
+        .text_from(0, "bob joining its user again", {
+            let first = b1_first.clone();
+            move |v| v["type"] == "welcome" && v["participant"] != first.as_str()
+        })
+        .await;
+    assert_eq!(rewelcome["role"], "speaker");
+    a0.event("joined", |e| e["participant"]["name"] == "Bob one" && e["participant"]["id"] != b1_first.as_str()).await;
+    let snap = api.room(&room).await;
+    assert_eq!(participant(&snap, "Bob one")["reconnecting"], false);
+    b1.send_msg("chat", json!({"text": "back from the dead"}));
+    a0.event("chat", |e| e["message"]["text"] == "back from the dead").await;
+
+    cluster.shutdown().await;
+}

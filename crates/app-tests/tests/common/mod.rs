@@ -354,6 +354,21 @@ impl Client {
         self.send_json(v);
     }
 
+    /// Pings every 10 s as the UI does, so presence sweeps see it alive (until closed).
+    pub fn start_heartbeat(&self) {
+        let out = self.out.clone();
+        tokio::spawn(async move {
+            let mut t = 0u64;
+            loop {
+                tokio::time::sleep(Duration::from_secs(10)).await;
+                t += 1;
+                if out.send(Out::Text(json!({"type": "ping", "v": 1, "t": t}).to_string())).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+
     pub fn send_binary(&self, bytes: Vec<u8>) {
         let _ = self.out.send(Out::Binary(bytes));
     }
