@@ -257,6 +257,32 @@ async fn bad_input_gets_typed_errors_and_changes_nothing() {
     assert!(!carol_peer.got("event", |_| true), "a non-member gets no room events: {:?}", carol_peer.received);
     assert_unchanged(&api, &room, &baseline, "carol's requests").await;
 
+    // Someone else's resume token does not hand over their participant: a guest showing the
+    // owner's token, and bob's user showing a local guest's, get fresh participants of their
+    // own kind (the host keeps its connection and role).
+    let mut thief = Client::guest(alice, "THIEF").await;
+    let from = thief.text_count();
+    thief.send_msg("join", json!({"room": room, "name": "Thief", "invite": invite, "resume": {"token": a0.resume_token, "last_seq": 0}}));
+    let w = thief.join_answer(from).await.expect("a fresh guest join");
+    assert_eq!(w["resumed"], false);
+    assert_ne!(w["participant"], a0_id.as_str());
+    assert_ne!(w["role"], "host");
+    let mut b2 = Client::owner(bob, "B2").await;
+    let from = b2.text_count();
+    b2.send_msg(
+        "join",
+        json!({"room": room, "name": "Bob two", "invite": invite, "host": "alice.os", "resume": {"token": g1.resume_token, "last_seq": 0}}),
+    );
+    let w = b2.join_answer(from).await.expect("a fresh join through bob");
+    assert_eq!(w["resumed"], false);
+    assert_ne!(w["participant"], g1_id.as_str());
+    let snap = api.room(&room).await;
+    assert_eq!(participant(&snap, "Alice")["role"], "host");
+    assert_eq!(participant(&snap, "Alice")["id"], a0_id.as_str());
+    assert_eq!(participant(&snap, "Guest")["id"], g1_id.as_str());
+    assert_eq!(participant(&snap, "Guest")["reconnecting"], false);
+    assert!(!a0.is_closed() && !g1.is_closed(), "the real owners keep their sockets");
+
     // After all that, the room still works for everyone.
     b1.send_msg("chat", json!({"text": "still fine"}));
     a0.event("chat", |e| e["message"]["text"] == "still fine").await;

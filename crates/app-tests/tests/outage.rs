@@ -10,7 +10,7 @@ async fn a_node_offline_and_back_resumes_with_nothing_lost() {
     let cluster = boot(&["alice.os", "bob.os"], &[]).await;
     let (alice, bob) = (cluster.node("alice.os"), cluster.node("bob.os"));
     let api = Api::new(alice);
-    let (room, invite) = api.create_room("Flaky", false).await;
+    let (room, invite) = api.create_room("Flaky", true).await;
     let mut a0 = Client::owner(alice, "A0").await;
     a0.join(&room, "Alice", None, None).await;
     let mut b1 = Client::owner(bob, "B1").await;
@@ -114,6 +114,24 @@ async fn a_node_offline_and_back_resumes_with_nothing_lost() {
     let snap = api.room(&room).await;
     assert_eq!(participant(&snap, "Bob two")["reconnecting"], false);
     assert_eq!(snap["participants"].as_array().unwrap().len(), 3);
+
+    // The same on alice itself: a guest's socket drops and it resumes with its token.
+    let mut g = Client::guest(alice, "G").await;
+    let g_welcome = g.join(&room, "Guest", Some(&invite), None).await;
+    let g_id = g_welcome["participant"].as_str().unwrap().to_string();
+    let (g_token, g_seq) = (g.resume_token.clone(), g_welcome["seq"].as_u64().unwrap());
+    let from = a0.text_count();
+    g.close();
+    a0.event_after(from, "reconnecting", |e| e["participant"] == g_id.as_str()).await;
+    b1.send_msg("chat", json!({"text": "while the guest was gone"}));
+    a0.event("chat", |e| e["message"]["text"] == "while the guest was gone").await;
+    let mut g = Client::guest(alice, "G").await;
+    let from_g = g.text_count();
+    g.send_msg("join", json!({"room": room, "name": "Guest", "resume": {"token": g_token, "last_seq": g_seq}}));
+    let welcome = g.join_answer(from_g).await.expect("a guest resumes without the invite");
+    assert_eq!((welcome["resumed"].clone(), welcome["participant"].clone()), (json!(true), json!(g_id)));
+    g.event("chat", |e| e["message"]["text"] == "while the guest was gone").await;
+    a0.event_after(from, "reconnected", |e| e["participant"] == g_id.as_str()).await;
 
     cluster.shutdown().await;
 }
