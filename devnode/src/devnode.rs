@@ -3,12 +3,14 @@
 //! the kernel, http-server, vfs, state, timer, homepage and networking between nodes.
 pub mod admin;
 pub mod cluster;
+pub mod endpoint;
 pub mod http_server;
 pub mod install;
 pub mod kernel;
 pub mod log;
 pub mod modules;
 pub mod net;
+pub mod node;
 pub mod process;
 pub mod types;
 pub mod vfs;
