@@ -66,8 +66,9 @@ const stats = {
   lat: [],
 };
 
+const stalledFrom = N - (cfg.stalled ?? 0);
 clients.forEach((sock, i) => {
-  const isListener = i >= S;
+  const isListener = i >= S && i < stalledFrom;
   let total = 0;
   const ws = sock.io.engine.transport.ws;
   ws.on("message", (data) => {
@@ -121,6 +122,8 @@ for (let s = 0; s < S; s++) {
 
 const sleepUntil = (t) => new Promise((r) => setTimeout(r, Math.max(0, Number(t - now()) / 1e6)));
 await sleepUntil(windowStart);
+// Stalled listeners stop reading their socket (a frozen tab) and are left out of the counts.
+for (let i = stalledFrom; i < N; i++) clients[i].io.engine.transport.ws.pause();
 const cpu0 = process.cpuUsage();
 console.log("MEASURE_START");
 await sleepUntil(windowEnd);
@@ -138,7 +141,8 @@ const result = {
   listener_received_frames: stats.listenerReceived,
   listener_bytes: stats.listenerBytes,
   received_bytes: stats.receivedBytes,
-  listeners: N - S,
+  listeners: N - S - (cfg.stalled ?? 0),
+  stalled: cfg.stalled ?? 0,
   latency_ms: { p50: pct(50) / 1e3, p99: pct(99) / 1e3, max: lat.length ? lat[lat.length - 1] / 1e3 : NaN, samples: lat.length },
   client_cpu_secs: (cpu1.user + cpu1.system) / 1e6,
 };

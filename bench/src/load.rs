@@ -26,6 +26,9 @@ pub struct LoadParams {
     pub payload: usize,
     pub ack_every: u32,
     pub frame_ms: u64,
+    /// The last this many listeners stop reading their socket when the window opens (a frozen
+    /// browser tab): what each relay does with a client that falls behind.
+    pub stalled: usize,
 }
 
 impl LoadParams {
@@ -62,6 +65,8 @@ pub struct LoadResult {
     pub listener_bytes: u64,
     pub received_bytes: u64,
     pub listeners: u64,
+    #[serde(default)]
+    pub stalled: u64,
     pub latency_ms: Latency,
     pub client_cpu_secs: f64,
 }
@@ -148,7 +153,8 @@ pub async fn run(
         // Start reading at once: a client that does not read makes voice-chat's node stall
         // (the runtime's socket queues block when full).
         let speaker = (i < p.speakers).then_some(i);
-        tasks.push(tokio::spawn(client(ws, speaker, stream_id, p.clone(), sched_rx.clone(), epoch)));
+        let stalled = i >= p.participants - p.stalled;
+        tasks.push(tokio::spawn(client(ws, speaker, stalled, stream_id, p.clone(), sched_rx.clone(), epoch)));
     }
     let setup_secs = setup_start.elapsed().as_secs_f64();
     after_setup.await?;
@@ -196,7 +202,8 @@ pub async fn run(
         listener_received_frames: listener_received,
         listener_bytes,
         received_bytes,
-        listeners: (p.participants - p.speakers) as u64,
+        listeners: (p.participants - p.speakers - p.stalled) as u64,
+        stalled: p.stalled as u64,
         latency_ms: Latency {
             p50: pct(0.50),
             p99: pct(0.99),
@@ -215,6 +222,7 @@ fn cpu_diff(a: CpuSample, b: CpuSample) -> f64 {
 async fn client(
     ws: Ws,
     speaker: Option<usize>,
+    stalled: bool,
     stream_id: u16,
     p: LoadParams,
     mut sched_rx: watch::Receiver<Option<Schedule>>,
@@ -273,6 +281,11 @@ async fn client(
                 seq = seq.wrapping_add(1);
             }
             _ = async { tokio::time::sleep_until(sched.unwrap().stop).await }, if sched.is_some() => break,
+            _ = async { tokio::time::sleep_until(sched.unwrap().window_start).await }, if stalled && sched.is_some() => {
+                // Hold the socket open without reading it until the end.
+                tokio::time::sleep_until(sched.unwrap().stop).await;
+                break;
+            }
             msg = stream.next() => {
                 let Some(msg) = msg else { bail!("server closed the socket") };
                 let msg = msg?;

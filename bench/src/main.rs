@@ -21,6 +21,8 @@ use tokio::process::{Child, ChildStdout, Command};
 const APP: &str = "voice-chat:voice-chat:template.os";
 /// The runtime's cap on open WebSockets per node, all apps together.
 const MAX_NODE_SOCKETS: usize = 128;
+/// voice-chat's own cap (engine Config::max_connections default).
+const MAX_APP_CONNECTIONS: usize = 100;
 
 #[derive(Parser)]
 #[command(name = "voice-chat-bench", about = "Relay benchmark: voice-chat on devnode vs native tokio vs Socket.IO")]
@@ -48,6 +50,10 @@ struct Cli {
     ack_every: u32,
     #[arg(long, default_value_t = 20)]
     frame_ms: u64,
+    /// This many listeners stop reading when the window opens (they are left out of the
+    /// expected rate and the per-listener figures).
+    #[arg(long, default_value_t = 0)]
+    stalled: usize,
     /// voice-chat's `max_forwarded_speakers` (engine default), for the expected rate.
     #[arg(long, default_value_t = 3)]
     forwarded_speakers: usize,
@@ -140,8 +146,8 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 async fn bench(cli: Cli) -> Result<()> {
-    if cli.speakers == 0 || cli.speakers > cli.participants {
-        bail!("--speakers must be between 1 and --participants");
+    if cli.speakers == 0 || cli.speakers + cli.stalled >= cli.participants {
+        bail!("need 1 or more speakers, and speakers + stalled listeners below --participants");
     }
     let params = LoadParams {
         participants: cli.participants,
@@ -151,10 +157,11 @@ async fn bench(cli: Cli) -> Result<()> {
         payload: cli.payload.max(10),
         ack_every: cli.ack_every.max(1),
         frame_ms: cli.frame_ms,
+        stalled: cli.stalled,
     };
     println!(
         "workload: {} participants, {} speakers, one {}-byte frame ({} payload + 16 header) per speaker every {} ms, \
-         ack every {} frames, {} s warm-up, {} s window",
+         ack every {} frames, {} s warm-up, {} s window, {} stalled listeners",
         params.participants,
         params.speakers,
         params.payload + 16,
@@ -162,8 +169,11 @@ async fn bench(cli: Cli) -> Result<()> {
         params.frame_ms,
         params.ack_every,
         cli.warmup,
-        cli.seconds
+        cli.seconds,
+        cli.stalled
     );
+    println!("machine: {}", machine());
+    println!("load average before: {}", loadavg());
     let mut rows = Vec::new();
     for &kind in &cli.relays {
         eprintln!("bench: running {} ...", kind.label());
@@ -189,6 +199,7 @@ async fn bench(cli: Cli) -> Result<()> {
         // Let the previous server's sockets and memory go before the next one starts.
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
+    println!("load average after: {}", loadavg());
     print_table(&params, &rows);
     if let Some(path) = &cli.json {
         let raw: Vec<Value> = rows
@@ -201,6 +212,19 @@ async fn bench(cli: Cli) -> Result<()> {
         bail!("{} of {} relays failed", cli.relays.len() - rows.len(), cli.relays.len());
     }
     Ok(())
+}
+
+/// Other work on the machine skews the numbers; the load average tells how busy it was.
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg").map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" ")).unwrap_or_default()
+}
+
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo.lines().find_map(|l| l.strip_prefix("model name")).map(|m| m.trim_start_matches([' ', '\t', ':'])).unwrap_or("?");
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let date = std::process::Command::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"]).output().ok().and_then(|o| String::from_utf8(o.stdout).ok()).unwrap_or_default();
+    format!("{cores} cores, {model}; {}", date.trim())
 }
 
 fn spawn_self(args: &[&str]) -> Result<Child> {
@@ -243,6 +267,9 @@ async fn run_native(params: &LoadParams) -> Result<Row> {
 async fn run_voice_chat(cli: &Cli, params: &LoadParams, nodelay: bool) -> Result<Row> {
     if params.participants >= MAX_NODE_SOCKETS {
         bail!("a node holds at most {MAX_NODE_SOCKETS} WebSockets: use fewer than that many participants");
+    }
+    if params.participants > MAX_APP_CONNECTIONS {
+        bail!("voice-chat accepts at most {MAX_APP_CONNECTIONS} connections (engine `max_connections`)");
     }
     let zip = cli.package.clone().unwrap_or_else(|| workspace_root().join("target/voice-chat:template.zip"));
     if !zip.exists() {
@@ -369,7 +396,7 @@ fn derive(p: &LoadParams, r: &Row) -> Derived {
     let w = r.result.window_secs;
     let sent_forwarded: u64 = r.result.sent_per_speaker.iter().take(r.forwarded).sum();
     let delivered = r.result.received_frames as f64 / w;
-    let expected = (sent_forwarded * (p.participants as u64 - 1)) as f64 / w;
+    let expected = (sent_forwarded * (p.participants - 1 - p.stalled) as u64) as f64 / w;
     let listeners = r.result.listeners.max(1) as f64;
     let stream_bytes = r.result.listener_bytes as f64 / w / listeners / r.forwarded.max(1) as f64;
     let frame_bytes = r.result.listener_bytes as f64 / r.result.listener_received_frames.max(1) as f64;

@@ -55,6 +55,7 @@ pub async fn run(dir: &Path, p: &LoadParams) -> Result<(LoadResult, ServerUsage)
         "payload": p.payload,
         "ackEvery": p.ack_every,
         "frameMs": p.frame_ms,
+        "stalled": p.stalled,
     });
     let mut load = Command::new("node")
         .arg("load.mjs")
