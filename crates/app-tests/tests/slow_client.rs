@@ -13,9 +13,10 @@ const WINDOW: usize = 24; // docs/protocol.md, flow_window_frames
 
 #[tokio::test]
 async fn a_stalled_client_does_not_delay_audio_or_http_for_the_others() {
-    let cluster = boot(&["alice.os"], &[]).await;
-    let alice = cluster.node("alice.os");
+    let cluster = boot(&["alice.os", "bob.os"], &[]).await;
+    let (alice, bob) = (cluster.node("alice.os"), cluster.node("bob.os"));
     let api = Api::new(alice);
+    let bob_api = Api::new(bob);
     let (room, invite) = api.create_room("Busy", true).await;
     let mut speaker = Client::owner(alice, "S").await;
     speaker.join(&room, "Speaker", None, None).await;
@@ -25,10 +26,19 @@ async fn a_stalled_client_does_not_delay_audio_or_http_for_the_others() {
     l2.join(&room, "Listener two", Some(&invite), None).await;
     let mut slow = Client::guest(alice, "SLOW").await;
     slow.join(&room, "Frozen tab", Some(&invite), None).await;
-    speaker.event("joined", |e| e["participant"]["name"] == "Frozen tab").await;
+    // The same on bob: one of its users listens, the other freezes; bob's fan-out of
+    // alice's audio must respect the same window.
+    let mut bl = Client::owner(bob, "BL").await;
+    bl.join(&room, "Bob listening", Some(&invite), Some("alice.os")).await;
+    let mut bslow = Client::owner(bob, "BSLOW").await;
+    bslow.join(&room, "Bob frozen", Some(&invite), Some("alice.os")).await;
+    speaker.event("joined", |e| e["participant"]["name"] == "Bob frozen").await;
+    bl.event("joined", |e| e["participant"]["name"] == "Bob frozen").await;
     let skips_before = api.metrics().await["flow_control_skips"].as_u64().unwrap();
+    let bob_skips_before = bob_api.metrics().await["flow_control_skips"].as_u64().unwrap();
 
     slow.stop_reading();
+    bslow.stop_reading();
     // HTTP keeps answering while the speaker talks: probe /api/info throughout.
     let talking = Arc::new(AtomicBool::new(true));
     let probe = {
@@ -55,14 +65,14 @@ async fn a_stalled_client_does_not_delay_audio_or_http_for_the_others() {
     }
     // A control message while the client is stalled: it must get it once it reads again.
     speaker.send_msg("chat", json!({"text": "did you hear that?"}));
-    for l in [&l1, &l2] {
+    for l in [&l1, &l2, &bl] {
         l.event("chat", |e| e["message"]["text"] == "did you hear that?").await;
     }
     talking.store(false, Ordering::SeqCst);
     let answered = probe.await.expect("the HTTP probe task");
     assert!(answered >= 5, "HTTP answered throughout the stall ({answered} probes)");
 
-    for l in [&l1, &l2] {
+    for l in [&l1, &l2, &bl] {
         let deadline = tokio::time::Instant::now() + WAIT;
         while frames_from(l, "S").len() < FRAMES && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -75,6 +85,13 @@ async fn a_stalled_client_does_not_delay_audio_or_http_for_the_others() {
         skips >= (FRAMES - WINDOW - 8) as u64,
         "the server skipped audio for the stalled client instead of queueing it: {skips} skips"
     );
+
+    let bob_skips = bob_api.metrics().await["flow_control_skips"].as_u64().unwrap() - bob_skips_before;
+    assert!(bob_skips >= (FRAMES - WINDOW - 8) as u64, "bob skipped audio for its stalled user: {bob_skips} skips");
+    bslow.resume_reading();
+    bslow.event("chat", |e| e["message"]["text"] == "did you hear that?").await;
+    let bob_stalled_got = frames_from(&bslow, "S").len();
+    assert!(bob_stalled_got <= WINDOW + 8, "at most about one window went to bob's stalled user: {bob_stalled_got}");
 
     // Reading again: what was pushed before the window closed, then the chat, then audio again.
     slow.resume_reading();
