@@ -138,7 +138,7 @@ impl Api {
             .unwrap();
         let status = r.status().as_u16();
         let text = r.text().await.unwrap();
-        let body = serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text));
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
         (status, body)
     }
 
