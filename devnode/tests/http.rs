@@ -50,7 +50,9 @@ async fn bound_paths_are_prefixed_and_requests_carry_upstreams_fields() {
     let (mut probe, _) = Probe::install(node, probe_entry()).await;
     bind(&mut probe, "/api/thing/:id", false, false).await;
     let url = format!("{}{PREFIX}/api/thing/4%202/?x=1&y=a%20b", node.http_url());
-    let req = tokio::spawn(async move { client().post(url).header("X-Custom", "v").body("payload").send().await.unwrap() });
+    let req = tokio::spawn(async move {
+        client().post(url).header("X-Custom", "v").header("x-rep", "1").header("x-rep", "2").body("payload").send().await.unwrap()
+    });
     let (http, received) = next_http(&mut probe).await;
     assert_eq!(http["method"], "POST");
     assert_eq!(http["url"], format!("http://127.0.0.1{PREFIX}/api/thing/4%202"), "no query, no trailing slash, raw path");
@@ -58,6 +60,7 @@ async fn bound_paths_are_prefixed_and_requests_carry_upstreams_fields() {
     assert_eq!(http["url_params"], json!({"id": "4%202"}));
     assert_eq!(http["query_params"], json!({"x": "1", "y": "a b"}));
     assert_eq!(http["headers"]["x-custom"], "v");
+    assert_eq!(http["headers"]["x-rep"], "2", "a repeated header keeps its last value");
     assert!(http["source_socket_addr"].as_str().unwrap().starts_with("127.0.0.1:"));
     assert_eq!(received["blob"], "payload");
     respond(&probe, 201, json!({"x-answer": "yes"}), "made").await;
@@ -349,5 +352,29 @@ async fn at_most_128_websockets_are_open_on_a_node() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(tokio_tungstenite::connect_async(url.as_str()).await.is_ok(), "room again after closes");
+    cluster.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_route_with_more_fixed_segments_wins() {
+    let cluster = one_node().await;
+    let node = cluster.node("alice.os");
+    let (mut probe, _) = Probe::install(node, probe_entry()).await;
+    bind(&mut probe, "/a/:x", false, false).await;
+    bind(&mut probe, "/a/b", false, false).await;
+    bind(&mut probe, "/f/:name.json", false, false).await;
+    for (path, bound, params) in [
+        ("/a/b", format!("{PREFIX}/a/b"), json!({})),
+        ("/a/c", format!("{PREFIX}/a/:x"), json!({"x": "c"})),
+        ("/f/list.json", format!("{PREFIX}/f/:name.json"), json!({"name": "list"})),
+    ] {
+        let url = format!("{}{PREFIX}{path}", node.http_url());
+        let req = tokio::spawn(async move { client().get(url).send().await.unwrap() });
+        let (http, _) = next_http(&mut probe).await;
+        assert_eq!(http["bound_path"], bound, "{path}");
+        assert_eq!(http["url_params"], params, "{path}");
+        respond(&probe, 200, json!({}), "").await;
+        assert_eq!(req.await.unwrap().status(), 200);
+    }
     cluster.shutdown().await;
 }
