@@ -199,6 +199,11 @@ impl Node {
         let handler_http = http.clone();
         let app = axum::Router::new().fallback(move |ci, req| handler_http.clone().handle(ci, req));
         let down = http.shutdown_signal();
+        // warp, the runtime's HTTP server, sets TCP_NODELAY on every accepted connection;
+        // without it small WebSocket frames wait for Nagle's algorithm.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         tasks.push(tokio::spawn(async move {
             let _ = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(down).await;
         }));
