@@ -35,7 +35,7 @@ function frame(speaker, seq, level) {
   return b;
 }
 
-function connect(i) {
+function connect() {
   return new Promise((resolve, reject) => {
     const sock = io(cfg.url, { transports: ["websocket"], forceNew: true, reconnection: false });
     sock.once("connect_error", reject);
@@ -54,7 +54,7 @@ let stop = 0n;
 const inWindow = (t) => t >= windowStart && t < windowEnd;
 
 const clients = [];
-for (let i = 0; i < N; i++) clients.push(await connect(i));
+for (let i = 0; i < N; i++) clients.push(await connect());
 const joinedAt = now();
 
 const stats = {

@@ -47,6 +47,8 @@ pub async fn serve(port: u16) -> Result<()> {
     }
 }
 
+// The handshake callback's error type (an HTTP response) is tungstenite's, not ours.
+#[allow(clippy::result_large_err)]
 async fn connection(relay: Arc<Relay>, tcp: TcpStream) -> Result<()> {
     tcp.set_nodelay(true)?;
     let mut path = String::new();
