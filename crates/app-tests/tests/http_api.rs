@@ -134,6 +134,11 @@ async fn rooms_invites_errors_auth_and_pages_over_http() {
     assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "event seqs count up by one: {seqs:?}");
     let last = *seqs.last().unwrap();
     assert_eq!(api.ok("EventsSince", json!([room, last])).await, json!({"type": "missed", "events": []}));
+    // A seq the room never reached (a client from before a restart, say) gets the snapshot.
+    let ahead = api.ok("EventsSince", json!([room, last + 100])).await;
+    assert_eq!(ahead["type"], "snapshot_needed");
+    assert_eq!(ahead["snapshot"]["seq"], last);
+    assert_eq!(ahead["snapshot"]["participants"].as_array().unwrap().len(), 2);
     api.ok("ClearChat", json!(room)).await;
     assert_eq!(api.ok("ChatHistory", json!(room)).await, json!([]));
 
