@@ -148,6 +148,13 @@ async fn bad_input_gets_typed_errors_and_changes_nothing() {
     let refused = b2.try_join("forged-room-id", "Bob two", Some(&invite), Some("alice.os")).await.unwrap_err();
     assert_eq!(refused["code"], "room_not_found");
     assert_unchanged(&api, &room, &baseline, "a forged room id from bob").await;
+    // Hosts that cannot answer: a node without the app (the request times out) and a node
+    // that does not exist (offline). The join fails with a typed error, not silence.
+    for host in ["carol.os", "nobody.os"] {
+        let mut c = Client::owner(bob, "B3").await;
+        let refused = c.try_join(&room, "Bob three", Some(&invite), Some(host)).await.unwrap_err();
+        assert_eq!(refused["code"], "host_unreachable", "joining a room on {host}: {refused}");
+    }
 
     // Audio that is not a valid frame is dropped and counted; nobody hears it.
     let before = api.metrics().await;
