@@ -169,6 +169,19 @@ async fn promote_mute_hands_kick_and_chat_order_work_across_nodes() {
     let snap = api.room(&room).await;
     let names: Vec<&str> = snap["participants"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["Alice", "Bob one"]);
+    // Their closed sockets are not mistaken for drops (no "reconnecting" after the kick);
+    // give the processes a few ticks to notice the closes first.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    a0.send_msg("chat", json!({"text": "after the kicks"}));
+    b1.event("chat", |e| e["message"]["text"] == "after the kicks").await;
+    for c in [&a0, &b1] {
+        let ghosts: Vec<_> = c
+            .events()
+            .into_iter()
+            .filter(|v| v["event"]["kind"] == "reconnecting" && (v["event"]["participant"] == g1_id.as_str() || v["event"]["participant"] == b2_id.as_str()))
+            .collect();
+        assert!(ghosts.is_empty(), "{}: {ghosts:?}", c.label);
+    }
     assert_eq!(participant(&snap, "Bob one")["role"], "moderator");
 
     // Settings changed by the host reach bob's user; a moderator may not change them.
