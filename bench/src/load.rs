@@ -129,12 +129,10 @@ async fn join_voice_chat(ws: &mut Ws, room: &str, name: &str, invite: Option<&st
     }
 }
 
-/// `after_setup` runs once every client has joined, before anyone speaks.
 pub async fn run(
     target: &Target,
     p: &LoadParams,
     server_pid: u32,
-    after_setup: impl std::future::Future<Output = Result<()>>,
 ) -> Result<(LoadResult, ServerUsage)> {
     let epoch = std::time::Instant::now();
     let setup_start = Instant::now();
@@ -157,7 +155,6 @@ pub async fn run(
         tasks.push(tokio::spawn(client(ws, speaker, stalled, stream_id, p.clone(), sched_rx.clone(), epoch)));
     }
     let setup_secs = setup_start.elapsed().as_secs_f64();
-    after_setup.await?;
     let begin = Instant::now() + Duration::from_millis(100);
     let window_start = begin + p.warmup;
     let window_end = window_start + p.measure;

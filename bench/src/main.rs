@@ -15,7 +15,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
 
 const APP: &str = "voice-chat:voice-chat:template.os";
@@ -58,7 +58,7 @@ struct Cli {
     #[arg(long, default_value_t = 3)]
     forwarded_speakers: usize,
     /// Which relays to run, in this order.
-    #[arg(long, value_delimiter = ',', default_values = ["native", "voice-chat", "voice-chat-nodelay", "socketio"])]
+    #[arg(long, value_delimiter = ',', default_values = ["native", "voice-chat", "socketio"])]
     relays: Vec<RelayKind>,
     /// The voice-chat package zip (written by `cargo xtask build`).
     #[arg(long)]
@@ -90,9 +90,6 @@ enum Internal {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum RelayKind {
     VoiceChat,
-    /// voice-chat on devnode with TCP_NODELAY set on the node's sockets, as the real
-    /// runtime's HTTP server (warp) does and devnode's (axum::serve) does not.
-    VoiceChatNodelay,
     Native,
     Socketio,
 }
@@ -101,7 +98,6 @@ impl RelayKind {
     fn label(self) -> &'static str {
         match self {
             RelayKind::VoiceChat => "voice-chat on devnode (wasm)",
-            RelayKind::VoiceChatNodelay => "voice-chat on devnode + TCP_NODELAY",
             RelayKind::Native => "native tokio relay",
             RelayKind::Socketio => "Socket.IO on Node",
         }
@@ -179,8 +175,7 @@ async fn bench(cli: Cli) -> Result<()> {
         eprintln!("bench: running {} ...", kind.label());
         let row = match kind {
             RelayKind::Native => run_native(&params).await,
-            RelayKind::VoiceChat => run_voice_chat(&cli, &params, false).await,
-            RelayKind::VoiceChatNodelay => run_voice_chat(&cli, &params, true).await,
+            RelayKind::VoiceChat => run_voice_chat(&cli, &params).await,
             RelayKind::Socketio => {
                 let dir = cli.socketio_dir.clone().unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("socketio"));
                 socketio::run(&dir, &params).await.map(|(result, server)| Row {
@@ -254,7 +249,7 @@ async fn run_native(params: &LoadParams) -> Result<Row> {
     let port = ready["port"].as_u64().context("port")?;
     let pid = child.id().context("pid")?;
     let target = Target::Native { url: format!("ws://127.0.0.1:{port}/room/bench") };
-    let (result, server) = load::run(&target, params, pid, async { Ok(()) }).await?;
+    let (result, server) = load::run(&target, params, pid).await?;
     let out = stop_child(child, rest).await;
     let notes = out
         .iter()
@@ -264,7 +259,7 @@ async fn run_native(params: &LoadParams) -> Result<Row> {
     Ok(Row { kind: RelayKind::Native, result, server, forwarded: params.speakers, notes })
 }
 
-async fn run_voice_chat(cli: &Cli, params: &LoadParams, nodelay: bool) -> Result<Row> {
+async fn run_voice_chat(cli: &Cli, params: &LoadParams) -> Result<Row> {
     if params.participants >= MAX_NODE_SOCKETS {
         bail!("a node holds at most {MAX_NODE_SOCKETS} WebSockets: use fewer than that many participants");
     }
@@ -277,7 +272,7 @@ async fn run_voice_chat(cli: &Cli, params: &LoadParams, nodelay: bool) -> Result
     }
     let zip_arg = zip.to_str().context("package path is not UTF-8")?;
     let mut child = spawn_self(&["devnode-host", "--package", zip_arg])?;
-    let (ready, mut rest) = ready_line(&mut child, "DEVNODE_READY ").await?;
+    let (ready, rest) = ready_line(&mut child, "DEVNODE_READY ").await?;
     let url = ready["url"].as_str().context("url")?.to_string();
     let cookie = ready["cookie"].as_str().context("cookie")?.to_string();
     let pid = child.id().context("pid")?;
@@ -310,33 +305,15 @@ async fn run_voice_chat(cli: &Cli, params: &LoadParams, nodelay: bool) -> Result
         room,
         invite,
     };
-    let mut stdin = child.stdin.take().context("child stdin")?;
-    let mut nodelay_note = None;
-    let after_setup = async {
-        if nodelay {
-            stdin.write_all(b"nodelay\n").await?;
-            stdin.flush().await?;
-            while let Some(line) = rest.next_line().await? {
-                if let Some(n) = line.strip_prefix("NODELAY_SET ") {
-                    nodelay_note = Some(format!("TCP_NODELAY set on {n} sockets of the node after setup"));
-                    break;
-                }
-            }
-        }
-        Ok(())
-    };
-    let outcome = load::run(&target, params, pid, after_setup).await;
-    child.stdin = Some(stdin);
+    let outcome = load::run(&target, params, pid).await;
     let after = metrics(&http, &url, &cookie).await;
     stop_child(child, rest).await;
     let (result, server) = outcome?;
-    let mut notes = match after {
+    let notes = match after {
         Ok(after) => metric_notes(&before, &after),
         Err(e) => vec![format!("metrics after the run failed: {e:#}")],
     };
-    notes.extend(nodelay_note);
-    let kind = if nodelay { RelayKind::VoiceChatNodelay } else { RelayKind::VoiceChat };
-    Ok(Row { kind, result, server, forwarded: params.speakers.min(cli.forwarded_speakers), notes })
+    Ok(Row { kind: RelayKind::VoiceChat, result, server, forwarded: params.speakers.min(cli.forwarded_speakers), notes })
 }
 
 async fn wait_ready(http: &reqwest::Client, url: &str, cookie: &str) -> Result<()> {
