@@ -93,6 +93,7 @@ pub mod protocol;
 pub mod relay;
 pub mod roles;
 pub mod room;
+pub mod seen_window;
 pub mod speaking;
 
 /// The runtime's WebSocket channel id.

@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, VecDeque};
 pub(crate) struct PeerLink {
     pub out_seq: u64,
     pub in_session: Option<String>,
-    pub in_seq: u64,
+    pub in_seen: crate::seen_window::SeenWindow,
     pub reachable: bool,
     pub bucket: TokenBucket,
     /// Audio for this peer since the last flush (room markers + frames).
@@ -57,7 +57,7 @@ impl Outbox {
         self.peers.entry(node.to_string()).or_insert_with(|| PeerLink {
             out_seq: 0,
             in_session: None,
-            in_seq: 0,
+            in_seen: Default::default(),
             reachable: true,
             bucket: TokenBucket::new(rate, now),
             batch: Vec::new(),

@@ -13,7 +13,8 @@ pub struct PeerEnvelope {
     pub v: u32,
     /// Random per engine start: a new value means the sender restarted and lost its state.
     pub session: String,
-    /// Per destination node, +1 per message; duplicates (seq not above the last) are ignored.
+    /// Per destination node, +1 per message; a seq already taken (a retry that got through
+    /// before) is refused as a duplicate, also when it arrives after later ones.
     pub seq: u64,
     pub msg: PeerMsg,
 }

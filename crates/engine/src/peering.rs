@@ -288,12 +288,11 @@ impl Engine {
         let restarted = link.in_session.as_ref().is_some_and(|s| *s != envelope.session);
         if restarted || link.in_session.is_none() {
             link.in_session = Some(envelope.session.clone());
-            link.in_seq = 0;
+            link.in_seen = Default::default();
         }
-        if envelope.seq <= link.in_seq {
+        if !link.in_seen.first_time(envelope.seq) {
             return Err(PeerRefusal::Duplicate);
         }
-        link.in_seq = envelope.seq;
         let came_back = !link.reachable;
         link.reachable = true;
         if restarted {
