@@ -53,6 +53,8 @@ impl VoiceChatState {
             None,
         )
         .ok();
+        // The macro adds a homepage tile only with both an icon and a widget; we want the tile.
+        hyperware_process_lib::homepage::add_to_homepage("Voice Chat", Some(&homepage_icon()), Some("/"), None);
         shell::start(state_store::load(self));
         self.saved = None;
         hyperware_process_lib::hyperapp::spawn(async {
@@ -65,6 +67,7 @@ impl VoiceChatState {
 
     #[http(method = "GET", path = "/api/info")]
     async fn get_info(&mut self) -> AppInfo {
+        json_content();
         AppInfo {
             name: "voice-chat".to_string(),
             version: env!("CARGO_PKG_VERSION").to_string(),
@@ -75,11 +78,13 @@ impl VoiceChatState {
 
     #[http(method = "GET", path = "/api/rooms")]
     async fn list_rooms(&mut self) -> serde_json::Value {
+        json_content();
         shell::with(|s| serde_json::to_value(s.engine.list_rooms()).unwrap_or_default())
     }
 
     #[http(method = "GET", path = "/api/metrics")]
     async fn get_metrics(&mut self) -> serde_json::Value {
+        json_content();
         shell::with(|s| serde_json::to_value(s.engine.metrics()).unwrap_or_default())
     }
 
@@ -179,8 +184,20 @@ impl VoiceChatState {
     }
 }
 
+/// The homepage wants its icon as base64 SVG.
+fn homepage_icon() -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(include_bytes!("icon.svg"))
+}
+
+/// The node answers with `application/octet-stream` unless the app says otherwise.
+fn json_content() {
+    hyperware_process_lib::hyperapp::add_response_header("Content-Type".into(), "application/json".into());
+}
+
 /// An engine answer for the HTTP API: errors carry their code and an HTTP status.
 fn answer<T>(result: Result<T, EngineError>) -> Result<T, ApiError> {
+    json_content();
     result.map_err(|err| {
         if let Ok(status) = StatusCode::from_u16(err.http_status()) {
             set_response_status(status);
@@ -190,6 +207,7 @@ fn answer<T>(result: Result<T, EngineError>) -> Result<T, ApiError> {
 }
 
 fn parse<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    json_content();
     serde_json::from_value(value).map_err(|e| {
         set_response_status(StatusCode::BAD_REQUEST);
         ApiError::invalid_input(e)

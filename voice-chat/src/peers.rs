@@ -1,18 +1,24 @@
 //! Talking to the voice-chat process on other nodes.
 //!
-//! Control envelopes expect an answer and are awaited in a task: a failure (`offline`,
-//! `timeout`) is what tells the engine a peer is unreachable. Audio batches are never retried
+//! Control envelopes expect an answer and are awaited in a task; a failed one is sent again
+//! a couple of times, and only when every try fails (`offline`, `timeout`) is the engine told
+//! the peer is unreachable. Audio batches are never retried
 //! or awaited; they still ask for an answer, because the `#[hyperapp]` macro answers every
 //! `#[remote]` request, and answering a fire-and-forget request would answer whichever
 //! request last expected a response instead (runtime.md, "Delivery rules that bite"). Those
 //! answers carry no context, so the macro files them under one key that is overwritten.
-use hyperware_process_lib::hyperapp::{send, spawn, AppSendError};
+use hyperware_process_lib::hyperapp::{send, sleep, spawn, AppSendError};
 use hyperware_process_lib::hyperware::process::standard as wit;
 use hyperware_process_lib::{Address, Request};
 use voice_chat_engine::PeerEnvelope;
 
 /// Seconds a peer has to acknowledge a control message.
 const CONTROL_TIMEOUT_S: u64 = 5;
+/// Sends after the first before a peer counts as unreachable: a node that just restarted
+/// loses its first messages for 5–10 s while its new key propagates (runtime.md).
+const CONTROL_RETRIES: u32 = 2;
+/// Wait before the first retry; doubled for each one after.
+const RETRY_BASE_MS: u64 = 1_000;
 /// Seconds before the runtime gives up on an audio batch's (ignored) answer.
 const AUDIO_ANSWER_S: u64 = 2;
 
@@ -59,14 +65,23 @@ impl PeerLinks {
                 &self.our_process.publisher_node,
             ),
         );
-        let request = Request::to(target).body(body.into_bytes()).expects_response(CONTROL_TIMEOUT_S);
+        let body = body.into_bytes();
         spawn(async move {
-            // Ok(Err(refusal)) is an answer too: the peer is alive and said no.
-            match send::<Result<(), String>>(request).await {
-                Err(AppSendError::SendError(_)) => on_unreachable(&node),
-                // An answer we cannot read still proves the peer is there.
-                Ok(_) | Err(AppSendError::BuildError(_)) => {}
+            // The same envelope (same seq) is sent again: the peer takes a seq once, so a copy
+            // whose first answer was lost is refused as a duplicate, which is an answer too.
+            for attempt in 0..=CONTROL_RETRIES {
+                if attempt > 0 {
+                    let _ = sleep(RETRY_BASE_MS << (attempt - 1)).await;
+                }
+                let request = Request::to(target.clone()).body(body.clone()).expects_response(CONTROL_TIMEOUT_S);
+                match send::<Result<(), String>>(request).await {
+                    Err(AppSendError::SendError(_)) => continue,
+                    // Ok(Err(refusal)) is an answer: the peer is alive and said no. An answer
+                    // we cannot read still proves the peer is there.
+                    Ok(_) | Err(AppSendError::BuildError(_)) => return,
+                }
             }
+            on_unreachable(&node);
         });
     }
 }

@@ -16,6 +16,7 @@ use voice_chat_engine::{ConnKind, Config, Engine, Output, PeerMsg, PersistedStat
 pub const OWNER_WS_PATH: &str = "/ws";
 pub const GUEST_WS_PATH: &str = "/guest-ws";
 pub const TICK_MS: u64 = 20;
+const SAVE_INTERVAL_MS: u64 = 250;
 
 pub struct Shell {
     pub engine: Engine,
@@ -25,6 +26,7 @@ pub struct Shell {
     open: BTreeSet<u32>,
     outputs: Vec<Output>,
     save_due: bool,
+    last_save_ms: u64,
 }
 
 thread_local! {
@@ -44,6 +46,7 @@ pub fn start(saved: Option<PersistedState>) {
         open: BTreeSet::new(),
         outputs: Vec::new(),
         save_due: false,
+        last_save_ms: 0,
     };
     SHELL.with(|s| *s.borrow_mut() = Some(shell));
 }
@@ -69,8 +72,11 @@ impl Shell {
             // the engine answers it with `unknown_connection` and closes it, so the client
             // reconnects and resumes instead of waiting on a socket nobody reads.
             if let Some(kind) = connection_kind(conn) {
+                if !self.engine.handle_open(now, conn, kind) {
+                    // Over the app's socket cap: the engine queued an error and a close.
+                    return;
+                }
                 self.open.insert(conn);
-                self.engine.handle_open(now, conn, kind);
             }
         }
         match message_type {
@@ -98,9 +104,7 @@ impl Shell {
         self.engine.handle_tick(now);
         let peers = &mut self.peers;
         self.engine.flush_peer_batches(|node, batch| peers.send_audio(node, batch));
-        if std::mem::take(&mut self.save_due) {
-            state_store::save(&self.engine.persisted());
-        }
+        self.save_if_due(now);
     }
 
     /// The runtime tells the macro, not us, when a socket ends: compare with its channel list.
@@ -124,6 +128,7 @@ impl Shell {
 
     fn perform_outputs(&mut self) {
         self.engine.drain_outputs(&mut self.outputs);
+
         for output in self.outputs.drain(..) {
             match output {
                 Output::ToConns { conns, msg } => self.pusher.push_text(&conns, &msg.to_json()),
@@ -142,6 +147,18 @@ impl Shell {
                 }
                 Output::PersistRequested => self.save_due = true,
             }
+        }
+        self.save_if_due(now_ms());
+    }
+
+    /// Saves before the next message is read, so a crash right after a change (a chat line,
+    /// a role) loses nothing; a burst of changes is coalesced into one save per interval,
+    /// since each save serializes every room.
+    fn save_if_due(&mut self, now: u64) {
+        if self.save_due && now.saturating_sub(self.last_save_ms) >= SAVE_INTERVAL_MS {
+            self.save_due = false;
+            self.last_save_ms = now;
+            state_store::save(&self.engine.persisted());
         }
     }
 }

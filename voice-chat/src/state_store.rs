@@ -3,7 +3,7 @@
 //! The macro can save after every message, every N messages or on a diff, and each of those
 //! serializes the state on every audio frame; `EveryNSeconds` is not implemented in
 //! process_lib 3.0.0. So the macro is told `Never`, and the shell saves when the engine
-//! reports a durable change (at most once per tick), in the format the macro's
+//! reports a durable change (at once, or within 250 ms during a burst), in the format the macro's
 //! `initialize_state` reads back at start.
 use crate::VoiceChatState;
 use voice_chat_engine::PersistedState;

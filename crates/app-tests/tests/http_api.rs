@@ -20,6 +20,18 @@ async fn rooms_invites_errors_auth_and_pages_over_http() {
     assert_eq!(info["node"], "alice.os");
     assert_eq!(api.get("/api/rooms").await, json!([]));
 
+    // Answers say they are JSON, so a browser shows them rather than downloading a file.
+    let raw = api.http.get(format!("{}/api/info", api.base)).header("cookie", &api.cookie).send().await.unwrap();
+    assert_eq!(raw.headers()["content-type"], "application/json");
+    let raw = api.http.post(format!("{}/api", api.base)).header("cookie", &api.cookie).body(r#"{"GetRoom":"nope"}"#).send().await.unwrap();
+    assert_eq!(raw.headers()["content-type"], "application/json");
+
+    // The app puts a tile on the node's homepage, leading to its UI.
+    let tiles = node.homepage_entries();
+    let tile = tiles.iter().find(|t| t.label == "Voice Chat").unwrap_or_else(|| panic!("no homepage tile: {tiles:?}"));
+    assert_eq!(tile.path.as_deref(), Some(format!("/{APP}/").as_str()));
+    assert!(tile.icon.as_deref().is_some_and(|i| !i.is_empty()));
+
     // Create, list, get.
     let created = api.ok("CreateRoom", settings("  Standup  ")).await;
     let room = created["id"].as_str().unwrap().to_string();
