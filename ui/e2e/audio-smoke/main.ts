@@ -1,6 +1,6 @@
 // The whole audio path of the app in one page, with the network replaced by a loopback that
-// re-encodes each frame as the server would (stream id overwritten) and delivers it after a
-// random delay: mic → capture worklet → Opus encoder → frame codec → jitter buffer → Opus
+// re-encodes each frame as the server would (stream id overwritten), drops every n-th frame for
+// a given loss rate, and delivers the rest after a random delay: mic → capture worklet → Opus encoder → frame codec → jitter buffer → Opus
 // decoder → mixer worklet → output probe.
 
 import { AudioEngine } from '../../src/audio/engine';
@@ -9,6 +9,9 @@ import { decodeAudioFrame, encodeAudioFrame } from '../../src/protocol/frame';
 const params = new URLSearchParams(location.search);
 const jitterMs = Number(params.get('jitter') ?? '30');
 const loss = Number(params.get('loss') ?? '0');
+// Loss is spread evenly (every n-th frame) rather than drawn at random, so a short run always
+// loses some frames and the concealment check cannot pass or fail by luck.
+const dropEvery = loss > 0 ? Math.round(1 / loss) : 0;
 const voiceProcessing = params.get('processing') !== 'off';
 const log = document.getElementById('log')!;
 
@@ -45,7 +48,7 @@ async function main(): Promise<void> {
     const { flags, sequence, timestamp, level } = frame;
     window.__smoke.headers.push({ flags, sequence, timestamp, level });
     const forwarded = encodeAudioFrame({ ...frame, streamId: 7 });
-    if (Math.random() < loss) return;
+    if (dropEvery > 0 && frame.sequence % dropEvery === dropEvery - 1) return;
     window.__smoke.forwarded++;
     setTimeout(() => receiver?.receive(decodeAudioFrame(forwarded)), Math.random() * jitterMs);
   });
