@@ -261,6 +261,23 @@ impl HttpServer {
         }
     }
 
+    /// Bind and SecureBind: a path of the sending process, static when `cache` (the blob).
+    async fn bind(&self, km: &KernelMessage, source: &ProcessId, path: &str, authenticated: bool, local_only: bool, cache: bool) -> Result<(), HttpServerError> {
+        source.check_hypermap_safe().map_err(|_| HttpServerError::InvalidSourceProcess)?;
+        let static_content = match (cache, &km.blob) {
+            (false, _) => None,
+            (true, Some(blob)) => Some(blob.clone()),
+            (true, None) => return Err(HttpServerError::NoBlob),
+        };
+        let path = Self::format_path(source, path);
+        self.kernel.log.print(3, "http-server", format!("http: binding {path}"));
+        self.bindings.write().await.add(
+            &path.clone(),
+            BoundPath { app: Some(source.clone()), path, authenticated, local_only, static_content },
+        );
+        Ok(())
+    }
+
     async fn handle_app_message(&self, km: KernelMessage) {
         let expects_response = match &km.message {
             Message::Response(resp, _) => {
@@ -281,47 +298,18 @@ impl HttpServer {
         let source = km.source.process.clone();
         match action {
             HttpServerAction::Bind { path, authenticated, local_only, cache } => {
-                if source.check_hypermap_safe().is_err() {
-                    self.action_response(km.id, km.source, Err(HttpServerError::InvalidSourceProcess)).await;
+                if let Err(e) = self.bind(&km, &source, &path, authenticated, local_only, cache).await {
+                    self.action_response(km.id, km.source, Err(e)).await;
                     return;
                 }
-                let path = Self::format_path(&source, &path);
-                let static_content = if cache {
-                    let Some(blob) = km.blob.clone() else {
-                        self.action_response(km.id, km.source, Err(HttpServerError::NoBlob)).await;
-                        return;
-                    };
-                    Some(blob)
-                } else {
-                    None
-                };
-                self.kernel.log.print(3, "http-server", format!("http: binding {path}"));
-                self.bindings.write().await.add(
-                    &path.clone(),
-                    BoundPath { app: Some(source.clone()), path, authenticated, local_only, static_content },
-                );
             }
+            // Secure subdomains need a DNS name per app; on 127.0.0.1 devnode binds the path
+            // authenticated, which is what a same-origin UI sees (docs/devnode.md).
             HttpServerAction::SecureBind { path, cache } => {
-                // Secure subdomains need a DNS name per app; on 127.0.0.1 devnode binds the path
-                // authenticated, which is what a same-origin UI sees (docs/devnode.md).
-                if source.check_hypermap_safe().is_err() {
-                    self.action_response(km.id, km.source, Err(HttpServerError::InvalidSourceProcess)).await;
+                if let Err(e) = self.bind(&km, &source, &path, true, false, cache).await {
+                    self.action_response(km.id, km.source, Err(e)).await;
                     return;
                 }
-                let path = Self::format_path(&source, &path);
-                let static_content = if cache {
-                    let Some(blob) = km.blob.clone() else {
-                        self.action_response(km.id, km.source, Err(HttpServerError::NoBlob)).await;
-                        return;
-                    };
-                    Some(blob)
-                } else {
-                    None
-                };
-                self.bindings.write().await.add(
-                    &path.clone(),
-                    BoundPath { app: Some(source.clone()), path, authenticated: true, local_only: false, static_content },
-                );
             }
             HttpServerAction::Unbind { path } => {
                 let path = Self::format_path(&source, &path);
