@@ -148,7 +148,10 @@ impl Shell {
                 Output::PersistRequested => self.save_due = true,
             }
         }
-        self.save_if_due(now_ms());
+        // Checked first so the relay path does not read the clock per frame.
+        if self.save_due {
+            self.save_if_due(now_ms());
+        }
     }
 
     /// Saves before the next message is read, so a crash right after a change (a chat line,
