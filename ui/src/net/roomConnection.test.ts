@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket as NodeWebSocket, WebSocketServer, type RawData, type WebSocket as ServerSocket } from 'ws';
 import type { Snapshot } from '../protocol/control';
 import { decodeAck, encodeAudioFrame, type AudioFrame } from '../protocol/frame';
-import { RoomConnection, type RoomConnectionOptions } from './roomConnection';
+import { RoomConnection, type RoomConnectionOptions, type Timers } from './roomConnection';
 
 const snapshot: Snapshot = {
   room: 'r1',
@@ -76,21 +76,95 @@ async function until(check: () => boolean, timeoutMs = 3000): Promise<void> {
   }
 }
 
+/**
+ * Real timers that also keep track of what is scheduled, so a test can say "nothing is left to
+ * happen" and fire every pending timeout at once instead of sleeping and hoping.
+ */
+function trackedTimers() {
+  const pending = new Map<unknown, () => void>();
+  const intervals = new Set<unknown>();
+  const timers: Timers = {
+    setTimeout: (callback, ms) => {
+      const handle = setTimeout(() => {
+        pending.delete(handle);
+        callback();
+      }, ms);
+      pending.set(handle, callback);
+      return handle;
+    },
+    clearTimeout: (handle) => {
+      pending.delete(handle);
+      clearTimeout(handle as ReturnType<typeof setTimeout>);
+    },
+    setInterval: (callback, ms) => {
+      const handle = setInterval(callback, ms);
+      intervals.add(handle);
+      return handle;
+    },
+    clearInterval: (handle) => {
+      intervals.delete(handle);
+      clearInterval(handle as ReturnType<typeof setInterval>);
+    },
+  };
+  return {
+    timers,
+    scheduled: () => pending.size + intervals.size,
+    /** Runs every pending timeout now (a reconnect, however long its backoff). */
+    runPending: () => {
+      const due = [...pending];
+      for (const [handle, callback] of due) {
+        timers.clearTimeout(handle);
+        callback();
+      }
+      return due.length;
+    },
+  };
+}
+
 function connect(url: string, extra: Partial<RoomConnectionOptions> = {}) {
   const audio: AudioFrame[] = [];
   const errors: string[] = [];
+  const clock = trackedTimers();
+  let socketsOpened = 0;
+  // The `ws` client, counted: every socket the connection opens is a join attempt.
+  class CountingWebSocket extends NodeWebSocket {
+    constructor(address: string) {
+      super(address);
+      socketsOpened++;
+    }
+  }
   const connection = new RoomConnection({
     url,
     join: { room: 'r1', name: 'Me' },
     onAudio: (f) => audio.push(f),
     onError: (e) => errors.push(e.code),
-    WebSocketImpl: NodeWebSocket as unknown as new (url: string) => WebSocket,
+    WebSocketImpl: CountingWebSocket as unknown as new (url: string) => WebSocket,
     random: () => 0.5,
+    timers: clock.timers,
     ...extra,
   });
   connections.push(connection);
   connection.start();
-  return { connection, audio, errors };
+  return { connection, audio, errors, clock, socketsOpened: () => socketsOpened };
+}
+
+/**
+ * The connection has stopped for good: nothing is scheduled, running whatever might still be
+ * pending opens no socket, and a marker socket sent to the server afterwards is the only one
+ * that arrives after the first.
+ */
+async function expectNoReconnect(
+  client: ReturnType<typeof connect>,
+  url: string,
+  clients: unknown[],
+): Promise<void> {
+  expect(client.clock.scheduled()).toBe(0);
+  client.clock.runPending();
+  expect(client.socketsOpened()).toBe(1);
+  const marker = new NodeWebSocket(url);
+  await until(() => clients.length === 2);
+  marker.close();
+  expect(clients).toHaveLength(2);
 }
 
 const frame = (sequence: number) =>
@@ -162,11 +236,11 @@ describe('RoomConnection', () => {
         client.socket.send(JSON.stringify({ type: 'error', v: 1, code: 'room_not_found', message: 'no such room', ref: 'join' })),
       );
     });
-    const { connection } = connect(url);
+    const client = connect(url);
+    const { connection } = client;
     await until(() => connection.snapshot().status === 'failed');
     expect(connection.snapshot().failure).toMatchObject({ code: 'room_not_found', message: 'no such room' });
-    await new Promise((r) => setTimeout(r, 600));
-    expect(clients).toHaveLength(1);
+    await expectNoReconnect(client, url, clients);
   });
 
   it('stops when the app refuses the socket for its connection limit', async () => {
@@ -174,20 +248,20 @@ describe('RoomConnection', () => {
       client.socket.send(JSON.stringify({ type: 'error', v: 1, code: 'too_many_connections', message: 'full', ref: null }));
       setTimeout(() => client.socket.close(1013), 20);
     });
-    const { connection } = connect(url);
+    const client = connect(url);
+    const { connection } = client;
     await until(() => connection.snapshot().status === 'failed');
     expect(connection.snapshot().failure?.code).toBe('too_many_connections');
-    await new Promise((r) => setTimeout(r, 500));
-    expect(clients).toHaveLength(1);
+    await expectNoReconnect(client, url, clients);
   });
 
   it('reports a join that gets no answer instead of spinning forever', async () => {
     const { url, clients } = await startServer(() => {});
-    const { connection } = connect(url, { joinTimeoutMs: 200 });
+    const client = connect(url, { joinTimeoutMs: 200 });
+    const { connection } = client;
     await until(() => connection.snapshot().status === 'failed');
     expect(connection.snapshot().failure?.code).toBe('join_timeout');
-    await new Promise((r) => setTimeout(r, 400));
-    expect(clients).toHaveLength(1);
+    await expectNoReconnect(client, url, clients);
   });
 
   it('ends without reconnecting when kicked', async () => {
@@ -199,11 +273,11 @@ describe('RoomConnection', () => {
         setTimeout(() => client.socket.close(1008, 'kicked'), 20);
       });
     });
-    const { connection } = connect(url);
+    const client = connect(url);
+    const { connection } = client;
     await until(() => connection.snapshot().status === 'ended');
     expect(connection.snapshot().room?.ended).toEqual({ why: 'kicked' });
-    await new Promise((r) => setTimeout(r, 600));
-    expect(clients).toHaveLength(1);
+    await expectNoReconnect(client, url, clients);
   });
 
   it('measures RTT with ping/pong, and gives up on a silent server to reconnect', async () => {
@@ -316,6 +390,35 @@ describe('RoomConnection', () => {
     await until(() => second.connection.snapshot().status === 'live');
     expect(refusing.clients[1].texts[0].resume).toBeUndefined();
     expect(second.connection.snapshot().room?.chat).toEqual([]);
+  });
+
+  it('stops on a join that the host node refused through ours (no ref), for every final code', async () => {
+    for (const code of ['bad_invite', 'room_not_found', 'guests_not_allowed', 'room_full', 'banned', 'host_unreachable']) {
+      const { url, clients } = await startServer((client) => {
+        client.socket.on('message', (data, isBinary) => {
+          if (isBinary || JSON.parse(data.toString()).type !== 'join') return;
+          client.socket.send(JSON.stringify({ type: 'error', v: 1, code, message: `refused: ${code}`, ref: null }));
+        });
+      });
+      const client = connect(url, { join: { room: 'r1', name: 'Me', host: 'alice.os' } });
+      await until(() => client.connection.snapshot().status === 'failed');
+      expect(client.connection.snapshot().failure).toMatchObject({ code, message: `refused: ${code}` });
+      expect(client.errors).toEqual([]);
+      await expectNoReconnect(client, url, clients);
+    }
+  });
+
+  it('reports, without failing the join, an error that is no refusal', async () => {
+    const { url } = await startServer((client) => {
+      client.socket.on('message', (data, isBinary) => {
+        if (isBinary || JSON.parse(data.toString()).type !== 'join') return;
+        client.socket.send(JSON.stringify({ type: 'error', v: 1, code: 'rate_limited', message: 'slow down', ref: null }));
+        client.socket.send(welcome());
+      });
+    });
+    const { connection, errors } = connect(url);
+    await until(() => connection.snapshot().status === 'live');
+    expect(errors).toEqual(['rate_limited']);
   });
 
   it('reports a control message sent while not connected instead of dropping it silently', async () => {

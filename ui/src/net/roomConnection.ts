@@ -14,6 +14,7 @@ import { applyServerMessage, type RoomState } from '../room/roomState';
 import { AckCounter } from './ackCounter';
 import { backoffDelay, isFinalClose } from './backoff';
 import { RateMeter, RttEstimator } from './linkStats';
+import { isJoinRefusal } from './joinRefusal';
 
 export const PING_EVERY_MS = 2000;
 /** No message for this long (three missed pongs) means the socket is dead, or the process behind it restarted and forgot it. */
@@ -64,7 +65,24 @@ export interface RoomConnectionOptions {
   joinTimeoutMs?: number;
   /** The room as an earlier page knew it: the first join then resumes instead (reload). */
   resumeFrom?: RoomState | null;
+  /** The page's timers unless given: tests pass ones they can inspect and run. */
+  timers?: Timers;
 }
+
+/** The timer functions the connection schedules with. */
+export interface Timers {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+  setInterval(callback: () => void, ms: number): unknown;
+  clearInterval(handle: unknown): void;
+}
+
+const GLOBAL_TIMERS: Timers = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+  setInterval: (callback, ms) => setInterval(callback, ms),
+  clearInterval: (handle) => clearInterval(handle as ReturnType<typeof setInterval>),
+};
 
 export class RoomConnection {
   private socket: WebSocket | null = null;
@@ -76,9 +94,10 @@ export class RoomConnection {
   private readonly rtt = new RttEstimator();
   private readonly inRate = new RateMeter();
   private readonly outRate = new RateMeter();
-  private pingTimer: ReturnType<typeof setInterval> | null = null;
-  private retryTimer: ReturnType<typeof setTimeout> | null = null;
-  private joinTimer: ReturnType<typeof setTimeout> | null = null;
+  private pingTimer: unknown = null;
+  private retryTimer: unknown = null;
+  private joinTimer: unknown = null;
+  private readonly timers: Timers;
   private lastHeardMs = 0;
   private closedByUs = false;
   private refCounter = 0;
@@ -89,6 +108,7 @@ export class RoomConnection {
   private snapshotCache: ConnectionSnapshot | null = null;
 
   constructor(private readonly options: RoomConnectionOptions) {
+    this.timers = options.timers ?? GLOBAL_TIMERS;
     this.state = options.resumeFrom ?? null;
     this.resumingSaved = this.state !== null;
   }
@@ -183,7 +203,7 @@ export class RoomConnection {
       this.clearJoinTimer();
       // Only a first join can fail this way; a resume that hangs is the silence timeout's job.
       if (!this.state) {
-        this.joinTimer = setTimeout(() => this.joinTimedOut(), this.options.joinTimeoutMs ?? JOIN_TIMEOUT_MS);
+        this.joinTimer = this.timers.setTimeout(() => this.joinTimedOut(), this.options.joinTimeoutMs ?? JOIN_TIMEOUT_MS);
       }
     };
     socket.onmessage = (message) => this.receive(message.data);
@@ -195,7 +215,7 @@ export class RoomConnection {
 
   private startHeartbeat(): void {
     this.stopHeartbeat();
-    this.pingTimer = setInterval(() => {
+    this.pingTimer = this.timers.setInterval(() => {
       const socket = this.socket;
       if (!socket || socket.readyState !== OPEN) return;
       if (performance.now() - this.lastHeardMs > (this.options.silenceTimeoutMs ?? SILENCE_TIMEOUT_MS)) {
@@ -214,7 +234,7 @@ export class RoomConnection {
   }
 
   private clearJoinTimer(): void {
-    if (this.joinTimer !== null) clearTimeout(this.joinTimer);
+    if (this.joinTimer !== null) this.timers.clearTimeout(this.joinTimer);
     this.joinTimer = null;
   }
 
@@ -241,7 +261,7 @@ export class RoomConnection {
   }
 
   private stopHeartbeat(): void {
-    if (this.pingTimer !== null) clearInterval(this.pingTimer);
+    if (this.pingTimer !== null) this.timers.clearInterval(this.pingTimer);
     this.pingTimer = null;
   }
 
@@ -287,7 +307,8 @@ export class RoomConnection {
       return;
     }
     if (message.type === 'error') {
-      if (message.ref === 'join' && this.resumingSaved && !this.welcomed) {
+      const joinRefused = message.ref === 'join' || (message.ref == null && isJoinRefusal(message.code));
+      if (joinRefused && this.resumingSaved && !this.welcomed) {
         // The saved room from before a reload could not be resumed (gone, closed, refused):
         // forget it and join afresh once; a refusal then is reported as usual.
         this.resumingSaved = false;
@@ -300,8 +321,9 @@ export class RoomConnection {
         this.reconnectNow(this.socket);
         return;
       }
-      // A socket over the app's limit is refused before its join is even read.
-      if (this.status !== 'live' && (message.ref === 'join' || message.code === 'too_many_connections')) {
+      // A socket over the app's limit is refused before its join is even read; a join proxied to
+      // another node is refused by that node, and its error comes back without our ref.
+      if (this.status !== 'live' && joinRefused) {
         // A refused join (unknown room, no invite, full) will be refused again: stop here.
         this.clearJoinTimer();
         this.failure = message;
@@ -357,7 +379,7 @@ export class RoomConnection {
     this.status = this.state ? 'reconnecting' : 'connecting';
     const delay = backoffDelay(this.attempt, (this.options.random ?? Math.random)());
     this.attempt++;
-    this.retryTimer = setTimeout(() => {
+    this.retryTimer = this.timers.setTimeout(() => {
       this.retryTimer = null;
       if (!this.closedByUs) this.open();
     }, delay);
@@ -367,7 +389,7 @@ export class RoomConnection {
   private teardown(code: number, reason: string): void {
     this.stopHeartbeat();
     this.clearJoinTimer();
-    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    if (this.retryTimer !== null) this.timers.clearTimeout(this.retryTimer);
     this.retryTimer = null;
     const socket = this.socket;
     this.socket = null;
