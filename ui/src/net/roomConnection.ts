@@ -10,7 +10,7 @@ import {
   type ProtocolErrorMessage,
   type ServerMessage,
 } from '../protocol/control';
-import { applyServerMessage, type RoomState } from '../room/roomState';
+import { applyServerMessage, type RoomState } from './roomState';
 import { AckCounter } from './ackCounter';
 import { backoffDelay, isFinalClose } from './backoff';
 import { RateMeter, RttEstimator } from './linkStats';

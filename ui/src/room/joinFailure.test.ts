@@ -8,6 +8,16 @@ describe('joinFailureText', () => {
     expect(joinFailureText('bad_invite').retry).toBe(false);
   });
 
+  it('gives the next step for every final refusal, an invite link for bad_invite', () => {
+    expect(joinFailureText('bad_invite')).toMatchObject({ hint: 'Ask the host for an invite link and paste it here.', pasteInvite: true });
+    for (const code of ['room_not_found', 'guests_not_allowed', 'room_full', 'banned', 'host_unreachable']) {
+      const text = joinFailureText(code);
+      expect(text.title).not.toBe('Could not join this room');
+      expect(text.pasteInvite).toBeUndefined();
+    }
+    expect(joinFailureText('banned').retry).toBe(false);
+  });
+
   it('has a fallback for codes it does not know', () => {
     expect(joinFailureText('something_new')).toMatchObject({ title: 'Could not join this room', retry: true });
   });

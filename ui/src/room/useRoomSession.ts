@@ -1,16 +1,25 @@
-// Ties one room's connection to the audio engine for the views: who may send, mute and
-// push-to-talk, mic lifecycle, and leaving on page hide.
+// Ties one room's connection to the audio engine: who may send, mute and push-to-talk, mic
+// lifecycle, leaving on page hide, and the sampled audio levels. Gives what <RoomProvider>
+// hands to the views; problems go to the page through `report` (this layer shows nothing).
 
 import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
-import { toast } from 'sonner';
 import { AudioEngine } from '../audio/engine';
+import { levelToLinear } from '../audio/level';
 import { RoomConnection, type ConnectionSnapshot } from '../net/roomConnection';
 import { socketUrl } from '../net/socketUrl';
-import type { ClientBody } from '../protocol/control';
-import { showError, showProtocolError } from '../views/toast';
-import { prefs } from '../views/storage';
-import { maySpeak, me as meOf, type RoomState } from './roomState';
+import type { ClientBody, ParticipantId, ProtocolErrorMessage } from '../protocol/control';
+import { AudioLevels, MIC, SPEAKING, type Levels } from './audioLevels';
+import { prefs } from './prefs';
+import type { LocalAudio, RoomActions, RoomSessionValue, RoomStore } from './RoomContext';
+import { maySpeak, me as meOf, type RoomState } from '../net/roomState';
 import type { RoomTarget } from './roomTarget';
+
+/** How the page shows what went wrong (toasts, in the views). */
+export interface Reporter {
+  error(error: unknown, context?: string): void;
+  protocolError(error: ProtocolErrorMessage): void;
+  warning(text: string): void;
+}
 
 export interface SessionOptions {
   target: RoomTarget;
@@ -20,6 +29,7 @@ export interface SessionOptions {
   storageKey: string;
   /** The room saved by the page before a reload: resume it instead of joining anew. */
   resumeFrom: RoomState | null;
+  report: Reporter;
 }
 
 const IDLE: ConnectionSnapshot = {
@@ -31,10 +41,17 @@ const IDLE: ConnectionSnapshot = {
   outBitsPerSecond: 0,
   failure: null,
 };
-const noSubscribe = () => () => {};
-const idleSnapshot = () => IDLE;
 
-export function useRoomSession(options: SessionOptions) {
+/** A store that stays on "connecting" until the connection exists (the first render). */
+const IDLE_STORE: RoomStore = { subscribe: () => () => {}, snapshot: () => IDLE };
+
+export interface RoomSession {
+  value: RoomSessionValue;
+  local: LocalAudio;
+  snapshot: ConnectionSnapshot;
+}
+
+export function useRoomSession(options: SessionOptions): RoomSession {
   const [connection, setConnection] = useState<RoomConnection | null>(null);
   const [engine, setEngine] = useState<AudioEngine | null>(null);
   const [audioError, setAudioError] = useState<string | null>(null);
@@ -46,6 +63,9 @@ export function useRoomSession(options: SessionOptions) {
   const { guest, name, storageKey } = options;
   // Only the first connection of this page resumes a saved room; read it once.
   const resumeFrom = useRef(options.resumeFrom);
+  // The reporter may be a new object each render; the connection keeps the latest.
+  const report = useRef(options.report);
+  report.current = options.report;
 
   useEffect(() => {
     let disposed = false;
@@ -54,7 +74,7 @@ export function useRoomSession(options: SessionOptions) {
       url: socketUrl(location, guest),
       join: { room, name, invite, host },
       onAudio: (frame) => audio?.receive(frame),
-      onError: showProtocolError,
+      onError: (e) => report.current.protocolError(e),
       onWelcome: (state) => audio?.setStreamId(state.stream),
       resumeFrom: resumeFrom.current,
     });
@@ -71,13 +91,13 @@ export function useRoomSession(options: SessionOptions) {
         if (state) created.setStreamId(state.stream);
         const output = prefs.outputDevice();
         if (output) {
-          created.setOutputDevice(output).catch((e) => showError(e, 'Could not use the chosen speakers'));
+          created.setOutputDevice(output).catch((e) => report.current.error(e, 'Could not use the chosen speakers'));
         }
         setEngine(created);
       })
       .catch((e) => {
         setAudioError(e instanceof Error ? e.message : String(e));
-        showError(e, 'Audio is unavailable (chat still works)');
+        report.current.error(e, 'Audio is unavailable (chat still works)');
       });
     conn.start();
     const onHide = () => {
@@ -99,10 +119,11 @@ export function useRoomSession(options: SessionOptions) {
     };
   }, [room, host, invite, guest, name, storageKey]);
 
-  const snapshot = useSyncExternalStore(
-    connection ? (l) => connection.subscribe(l) : noSubscribe,
-    connection ? () => connection.snapshot() : idleSnapshot,
+  const store = useMemo<RoomStore>(
+    () => (connection ? { subscribe: (l) => connection.subscribe(l), snapshot: () => connection.snapshot() } : IDLE_STORE),
+    [connection],
   );
+  const snapshot = useSyncExternalStore(store.subscribe, store.snapshot);
 
   const state = snapshot.room;
   const me = state ? meOf(state) : undefined;
@@ -119,7 +140,7 @@ export function useRoomSession(options: SessionOptions) {
   useEffect(() => {
     if (!engine) return;
     engine.onMicLost = () => {
-      toast.warning('The microphone went away; switching to the default one.');
+      report.current.warning('The microphone went away; switching to the default one.');
       setMicOpen(false);
       setMicLost((n) => n + 1);
     };
@@ -137,7 +158,7 @@ export function useRoomSession(options: SessionOptions) {
         .then(() => setMicOpen(true))
         .catch((e) => {
           setAudioError(e instanceof Error ? e.message : String(e));
-          showError(e, 'Microphone');
+          report.current.error(e, 'Microphone');
         })
         .finally(() => {
           opening.current = false;
@@ -152,53 +173,74 @@ export function useRoomSession(options: SessionOptions) {
     engine?.setSending(sending);
   }, [engine, sending, micOpen]);
 
-  const send = useCallback((body: ClientBody) => connection?.send(body) ?? null, [connection]);
+  // The level sampler reads the latest engine and connection through refs, so it is made once.
+  const latest = useRef({ engine, connection, sending });
+  latest.current = { engine, connection, sending };
+  const levels = useMemo(() => new AudioLevels(() => readLevels(latest.current)), []);
 
+  const send = useCallback((body: ClientBody) => connection?.send(body) ?? null, [connection]);
+  const selfMutedRef = useRef(selfMuted);
+  selfMutedRef.current = selfMuted;
   const toggleMute = useCallback(() => {
-    const next = !selfMuted;
+    const next = !selfMutedRef.current;
     setSelfMuted(next);
     connection?.send({ type: 'self_mute', muted: next });
-  }, [connection, selfMuted]);
+  }, [connection]);
 
+  const speakerRoleRef = useRef(speakerRole);
+  speakerRoleRef.current = speakerRole;
   const switchInput = useCallback(
     async (deviceId: string) => {
       prefs.setInputDevice(deviceId);
-      if (!engine || !speakerRole) return;
+      const { engine: current, sending: now } = latest.current;
+      if (!current || !speakerRoleRef.current) return;
       try {
-        await engine.startMic(deviceId, prefs.voiceProcessing());
-        engine.setSending(sending);
+        await current.startMic(deviceId, prefs.voiceProcessing());
+        current.setSending(now);
         setMicOpen(true);
       } catch (e) {
-        showError(e, 'Could not switch microphone');
+        report.current.error(e, 'Could not switch microphone');
       }
     },
-    [engine, speakerRole, sending],
+    [],
   );
-
   const leave = useCallback(() => connection?.leave(), [connection]);
 
-  return useMemo(
-    () => ({
-      snapshot,
-      state,
-      me,
-      engine,
-      audioError,
-      selfMuted,
-      toggleMute,
-      pttMode,
-      setPttMode,
-      pttDown,
-      setPttDown,
-      sending,
-      allowedToSpeak,
-      micOpen,
-      send,
-      switchInput,
-      leave,
-    }),
-    [snapshot, state, me, engine, audioError, selfMuted, toggleMute, pttMode, pttDown, sending, allowedToSpeak, micOpen, send, switchInput, leave],
+  const actions = useMemo<RoomActions>(
+    () => ({ send, toggleMute, setPttMode, setPttDown, switchInput, leave }),
+    [send, toggleMute, switchInput, leave],
   );
+  const value = useMemo<RoomSessionValue>(() => ({ store, levels, actions }), [store, levels, actions]);
+  const local = useMemo<LocalAudio>(
+    () => ({ engine, audioError, selfMuted, pttMode, pttDown, sending, micOpen }),
+    [engine, audioError, selfMuted, pttMode, pttDown, sending, micOpen],
+  );
+  return { value, local, snapshot };
 }
 
-export type RoomSession = ReturnType<typeof useRoomSession>;
+/** Every participant's loudness as this browser knows it, and our microphone's. */
+function readLevels({
+  engine,
+  connection,
+  sending,
+}: {
+  engine: AudioEngine | null;
+  connection: RoomConnection | null;
+  sending: boolean;
+}): Levels {
+  const levels = new Map<ParticipantId, number>();
+  const state = connection?.snapshot().room;
+  const mic = engine?.micOpen ? levelToLinear(engine.micLevel) : 0;
+  levels.set(MIC, mic);
+  if (!state) return levels;
+  for (const p of state.participants) {
+    if (p.id === state.me) {
+      levels.set(p.id, sending ? mic : 0);
+      continue;
+    }
+    const local = engine ? engine.playback.loudness(p.stream) : 0;
+    // Heard here, or said to be speaking by the host (a stream this browser does not get).
+    levels.set(p.id, Math.max(local, state.speaking[p.id] ? SPEAKING * 2 : 0));
+  }
+  return levels;
+}

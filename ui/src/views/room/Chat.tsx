@@ -1,7 +1,5 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import { typingNames } from '../../room/roomState';
-import type { RoomSession } from '../../room/useRoomSession';
-import { useTicker } from '../useTicker';
+import { useRoomActions, useRoomSelector, useTypingNames } from '../../room/hooks';
 
 const TYPING_EVERY_MS = 2000;
 const MAX_CHAT = 2000;
@@ -13,26 +11,27 @@ function typingLine(names: string[]): string {
   return `${names.length} people are typing…`;
 }
 
-export function Chat({ session }: { session: RoomSession }) {
-  const now = useTicker(1000);
-  const { state } = session;
+export function Chat() {
+  const chat = useRoomSelector((s) => s?.chat);
+  const typing = useTypingNames();
+  const { send } = useRoomActions();
   const [text, setText] = useState('');
   const lastTyping = useRef(0);
   const list = useRef<HTMLOListElement>(null);
-  const count = state?.chat.length ?? 0;
+  const count = chat?.length ?? 0;
 
   useEffect(() => {
     if (list.current) list.current.scrollTop = list.current.scrollHeight;
   }, [count]);
 
-  if (!state) return null;
+  if (!chat) return null;
 
   function change(value: string) {
     setText(value);
     const t = Date.now();
     if (value.trim() && t - lastTyping.current > TYPING_EVERY_MS) {
       lastTyping.current = t;
-      session.send({ type: 'typing' });
+      send({ type: 'typing' });
     }
   }
 
@@ -40,7 +39,7 @@ export function Chat({ session }: { session: RoomSession }) {
     e.preventDefault();
     const message = text.trim();
     if (!message) return;
-    if (session.send({ type: 'chat', text: message }) !== null) {
+    if (send({ type: 'chat', text: message }) !== null) {
       setText('');
       lastTyping.current = 0;
     }
@@ -50,7 +49,7 @@ export function Chat({ session }: { session: RoomSession }) {
     <section className="card chat" data-testid="chat">
       <h3>Chat</h3>
       <ol ref={list}>
-        {state.chat.map((m) => (
+        {chat.map((m) => (
           <li key={m.id} data-testid="chat-message">
             <span className="from">{m.name}</span>
             <span className="time">{new Date(m.at_ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}</span>
@@ -59,7 +58,7 @@ export function Chat({ session }: { session: RoomSession }) {
         ))}
       </ol>
       <div className="typing" data-testid="typing">
-        {typingLine(typingNames(state, now))}
+        {typingLine(typing)}
       </div>
       <form onSubmit={submit} className="row">
         <input

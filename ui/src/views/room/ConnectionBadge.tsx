@@ -1,14 +1,14 @@
-import type { RoomSession } from '../../room/useRoomSession';
 import { lossFraction } from '../../net/linkStats';
-import { useTicker } from '../useTicker';
+import { useConnection, useLocalAudio } from '../../room/hooks';
 
 function kbps(bits: number): string {
   return `${(bits / 1000).toFixed(0)} kbps`;
 }
 
-export function ConnectionBadge({ session }: { session: RoomSession }) {
-  useTicker(1000);
-  const { snapshot, engine } = session;
+/** Repaints with the connection's snapshot, which moves on every heartbeat and pong. */
+export function ConnectionBadge() {
+  const snapshot = useConnection();
+  const { engine } = useLocalAudio();
   const speakers = engine ? Object.values(engine.playback.stats().speakers) : [];
   const played = speakers.reduce((s, x) => s + x.played, 0);
   // Only holes between arrived frames count: running dry at the end of a sentence is not loss.

@@ -1,63 +1,34 @@
 import { useState } from 'react';
-import { levelToLinear } from '../../audio/level';
 import type { Participant, Role } from '../../protocol/control';
-import { canModerate } from '../../room/roomState';
-import type { RoomSession } from '../../room/useRoomSession';
-import { useTicker } from '../useTicker';
+import { useAudioLevel, useIsSpeaking, useLocalAudio, useMe, useParticipant, useParticipants, useRoomActions, useRoomSelector } from '../../room/hooks';
+import { canModerate } from '../../net/roomState';
 
 const ROLE_LABEL: Record<Role, string> = { host: 'Host', moderator: 'Moderator', speaker: 'Speaker', viewer: 'Viewer' };
-const SPEAKING = 0.02; // linear loudness ≈ −34 dBov
 
-export function Participants({ session }: { session: RoomSession }) {
-  useTicker(100);
-  const { state, me, engine } = session;
-  if (!state) return null;
-  const loudness = (p: Participant): number => {
-    if (p.id === state.me) return session.sending && engine ? levelToLinear(engine.micLevel) : 0;
-    const local = engine ? engine.playback.loudness(p.stream) : 0;
-    return Math.max(local, state.speaking[p.id] ? SPEAKING * 2 : 0);
-  };
+export function Participants() {
+  const participants = useParticipants();
+  if (!participants) return null;
   return (
     <section className="participants" data-testid="participants">
-      {state.participants.map((p) => (
-        <ParticipantTile
-          key={p.id}
-          participant={p}
-          isMe={p.id === state.me}
-          remote={p.node !== state.host}
-          handRaised={state.hands.includes(p.id)}
-          unreachable={!state.hostReachable && p.id !== state.me}
-          loudness={loudness(p)}
-          myRole={me?.role}
-          session={session}
-        />
+      {participants.map((p) => (
+        <ParticipantTile key={p.id} id={p.id} />
       ))}
     </section>
   );
 }
 
-function ParticipantTile({
-  participant: p,
-  isMe,
-  remote,
-  handRaised,
-  unreachable,
-  loudness,
-  myRole,
-  session,
-}: {
-  participant: Participant;
-  isMe: boolean;
-  remote: boolean;
-  handRaised: boolean;
-  /** The room's host node is not answering: what we show of others may be stale. */
-  unreachable: boolean;
-  loudness: number;
-  myRole?: Role;
-  session: RoomSession;
-}) {
-  const [volume, setVolume] = useState(100);
-  const speaking = loudness > SPEAKING && !p.muted;
+/** One tile; it repaints for its own participant's changes and level, nobody else's. */
+function ParticipantTile({ id }: { id: string }) {
+  const p = useParticipant(id);
+  const isMe = useRoomSelector((s) => s?.me === id);
+  const remote = useRoomSelector((s) => !!s && s.participants.find((x) => x.id === id)?.node !== s.host);
+  const handRaised = useRoomSelector((s) => !!s?.hands.includes(id));
+  // The room's host node is not answering: what we show of others may be stale.
+  const unreachable = useRoomSelector((s) => !!s && !s.hostReachable && s.me !== id);
+  const speaking = useIsSpeaking(id);
+  const loudness = useAudioLevel(id);
+  const myRole = useMe()?.role;
+  if (!p) return null;
   const moderate = !isMe && myRole !== undefined && canModerate(myRole, p.role);
   const ring = Math.min(1, Math.sqrt(loudness) * 2);
   return (
@@ -94,35 +65,43 @@ function ParticipantTile({
         {handRaised && <span className="tag hand">hand raised</span>}
         {p.reconnecting && <span className="tag warn">reconnecting…</span>}
       </div>
-      {!isMe && session.engine && (
-        <label className="volume" title="volume for you only">
-          <span className="muted">vol</span>
-          <input
-            type="range"
-            min={0}
-            max={200}
-            value={volume}
-            onChange={(e) => {
-              const v = Number(e.target.value);
-              setVolume(v);
-              session.engine?.playback.setVolume(p.stream, v / 100);
-            }}
-          />
-        </label>
-      )}
-      {moderate && <ModeratorMenu participant={p} myRole={myRole!} session={session} />}
+      {!isMe && <VolumeSlider stream={p.stream} />}
+      {moderate && <ModeratorMenu participant={p} myRole={myRole!} />}
     </div>
   );
 }
 
-function ModeratorMenu({ participant: p, myRole, session }: { participant: Participant; myRole: Role; session: RoomSession }) {
+function VolumeSlider({ stream }: { stream: number }) {
+  const { engine } = useLocalAudio();
+  const [volume, setVolume] = useState(100);
+  if (!engine) return null;
+  return (
+    <label className="volume" title="volume for you only">
+      <span className="muted">vol</span>
+      <input
+        type="range"
+        min={0}
+        max={200}
+        value={volume}
+        onChange={(e) => {
+          const v = Number(e.target.value);
+          setVolume(v);
+          engine.playback.setVolume(stream, v / 100);
+        }}
+      />
+    </label>
+  );
+}
+
+function ModeratorMenu({ participant: p, myRole }: { participant: Participant; myRole: Role }) {
+  const { send } = useRoomActions();
   const roles: Role[] = myRole === 'host' ? ['moderator', 'speaker', 'viewer'] : ['speaker', 'viewer'];
   return (
     <div className="mod" data-testid="moderator-controls">
       <select
         aria-label={`role of ${p.name}`}
         value={p.role}
-        onChange={(e) => session.send({ type: 'set_role', participant: p.id, role: e.target.value as Role })}
+        onChange={(e) => send({ type: 'set_role', participant: p.id, role: e.target.value as Role })}
       >
         {roles.includes(p.role) ? null : <option value={p.role}>{ROLE_LABEL[p.role]}</option>}
         {roles.map((r) => (
@@ -131,13 +110,11 @@ function ModeratorMenu({ participant: p, myRole, session }: { participant: Parti
           </option>
         ))}
       </select>
-      <button onClick={() => session.send({ type: p.muted ? 'unmute' : 'mute', participant: p.id })}>
-        {p.muted ? 'Unmute' : 'Mute'}
-      </button>
+      <button onClick={() => send({ type: p.muted ? 'unmute' : 'mute', participant: p.id })}>{p.muted ? 'Unmute' : 'Mute'}</button>
       <button
         className="danger"
         onClick={() => {
-          if (confirm(`Remove ${p.name} from the room?`)) session.send({ type: 'kick', participant: p.id });
+          if (confirm(`Remove ${p.name} from the room?`)) send({ type: 'kick', participant: p.id });
         }}
       >
         Kick

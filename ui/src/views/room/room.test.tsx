@@ -2,8 +2,10 @@
 import { cleanup, fireEvent, render, screen, within } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ClientBody, Participant } from '../../protocol/control';
-import type { RoomState } from '../../room/roomState';
-import type { RoomSession } from '../../room/useRoomSession';
+import type { ReactNode } from 'react';
+import { AudioLevels } from '../../room/audioLevels';
+import { RoomProvider, type LocalAudio, type RoomActions, type RoomSessionValue } from '../../room/RoomContext';
+import type { RoomState } from '../../net/roomState';
 import { Chat } from './Chat';
 import { Controls } from './Controls';
 import { Hands } from './Hands';
@@ -44,33 +46,39 @@ function room(me: string, participants: Participant[], extra: Partial<RoomState>
   };
 }
 
-/** The hook's value for a given room, recording what the views send. */
-function session(state: RoomState, extra: Partial<RoomSession> = {}) {
+/**
+ * The session the views get through <RoomProvider> for a given room, recording what they
+ * send. The store holds one fixed snapshot; levels are never sampled (no audio engine).
+ */
+function session(state: RoomState, local: Partial<LocalAudio> = {}) {
   const sent: ClientBody[] = [];
-  const value = {
-    snapshot: { status: 'live', room: state, attempt: 0, rttMs: 20, inBitsPerSecond: 0, outBitsPerSecond: 0, failure: null },
-    state,
-    me: state.participants.find((p) => p.id === state.me),
-    engine: null,
-    audioError: null,
-    selfMuted: false,
-    toggleMute: vi.fn(),
-    pttMode: false,
-    setPttMode: vi.fn(),
-    pttDown: false,
-    setPttDown: vi.fn(),
-    sending: true,
-    allowedToSpeak: true,
-    micOpen: true,
+  const snapshot = { status: 'live' as const, room: state, attempt: 0, rttMs: 20, inBitsPerSecond: 0, outBitsPerSecond: 0, failure: null };
+  const actions: RoomActions = {
     send: (body: ClientBody) => {
       sent.push(body);
       return 'c1';
     },
+    toggleMute: vi.fn(),
+    setPttMode: vi.fn(),
+    setPttDown: vi.fn(),
     switchInput: vi.fn(),
     leave: vi.fn(),
-    ...extra,
-  } as unknown as RoomSession;
-  return { value, sent };
+  };
+  const value: RoomSessionValue = {
+    store: { subscribe: () => () => {}, snapshot: () => snapshot },
+    levels: new AudioLevels(() => new Map()),
+    actions,
+  };
+  const audio: LocalAudio = { engine: null, audioError: null, selfMuted: false, pttMode: false, pttDown: false, sending: true, micOpen: true, ...local };
+  return { value, audio, actions, sent };
+}
+
+function renderIn(s: ReturnType<typeof session>, ui: ReactNode) {
+  return render(
+    <RoomProvider session={s.value} local={s.audio}>
+      {ui}
+    </RoomProvider>,
+  );
 }
 
 const everyone = [
@@ -82,8 +90,7 @@ const everyone = [
 
 describe('Participants', () => {
   it('shows role, remote node, moderator mute, raised hand and reconnecting', () => {
-    const { value } = session(room('h', everyone, { hands: ['v'] }));
-    render(<Participants session={value} />);
+    renderIn(session(room('h', everyone, { hands: ['v'] })), <Participants />);
     const sam = screen.getAllByTestId('participant').find((t) => t.dataset.name === 'Sam')!;
     expect(sam.dataset.role).toBe('speaker');
     expect(within(sam).getByText(/bob\.os/)).toBeTruthy();
@@ -95,8 +102,7 @@ describe('Participants', () => {
   });
 
   it('gives moderation controls only over lower ranks', () => {
-    const { value } = session(room('m', everyone));
-    render(<Participants session={value} />);
+    renderIn(session(room('m', everyone)), <Participants />);
     const controlsOf = (name: string) =>
       within(screen.getAllByTestId('participant').find((t) => t.dataset.name === name)!).queryByTestId('moderator-controls');
     expect(controlsOf('Hana')).toBeNull();
@@ -106,9 +112,10 @@ describe('Participants', () => {
   });
 
   it('sends promote, unmute and kick for the chosen participant', () => {
-    const { value, sent } = session(room('h', everyone));
+    const host = session(room('h', everyone));
+    const { sent } = host;
     vi.spyOn(window, 'confirm').mockReturnValue(true);
-    render(<Participants session={value} />);
+    renderIn(host, <Participants />);
     const sam = within(screen.getAllByTestId('participant').find((t) => t.dataset.name === 'Sam')!);
     fireEvent.change(sam.getByRole('combobox'), { target: { value: 'moderator' } });
     fireEvent.click(sam.getByRole('button', { name: 'Unmute' }));
@@ -125,7 +132,7 @@ describe('Hands', () => {
   it('lets a moderator accept or dismiss, and shows others the queue only', () => {
     const state = room('m', everyone, { hands: ['v', 's'] });
     const mod = session(state);
-    render(<Hands session={mod.value} />);
+    renderIn(mod, <Hands />);
     fireEvent.click(screen.getAllByRole('button', { name: 'Let speak' })[0]);
     fireEvent.click(screen.getAllByRole('button', { name: 'Dismiss' })[1]);
     expect(mod.sent).toEqual([
@@ -134,7 +141,7 @@ describe('Hands', () => {
     ]);
     cleanup();
     const viewer = session({ ...state, me: 'v' });
-    render(<Hands session={viewer.value} />);
+    renderIn(viewer, <Hands />);
     expect(screen.getByText('Vic')).toBeTruthy();
     expect(screen.queryByRole('button')).toBeNull();
   });
@@ -147,8 +154,9 @@ describe('Chat', () => {
       chat: [{ id: 1, from: 's', name: 'Sam', text: 'hello there', at_ms: now }],
       typingUntil: { m: now + 5000 },
     });
-    const { value, sent } = session(state);
-    render(<Chat session={value} />);
+    const chat = session(state);
+    const { sent } = chat;
+    renderIn(chat, <Chat />);
     expect(screen.getByText('hello there')).toBeTruthy();
     expect(screen.getByTestId('typing').textContent).toBe('Mo is typing…');
     const input = screen.getByLabelText('chat message');
@@ -164,21 +172,21 @@ describe('Chat', () => {
 describe('Controls', () => {
   it('mutes through the session and raises or lowers the hand', () => {
     const state = room('s', everyone);
-    const { value, sent } = session(state);
-    render(<Controls session={value} onLeave={() => {}} />);
+    const speaker = session(state);
+    const { sent } = speaker;
+    renderIn(speaker, <Controls onLeave={() => {}} />);
     fireEvent.click(screen.getByTestId('mute'));
-    expect(value.toggleMute).toHaveBeenCalledOnce();
+    expect(speaker.actions.toggleMute).toHaveBeenCalledOnce();
     fireEvent.click(screen.getByTestId('hand'));
     cleanup();
     const raised = session({ ...state, hands: ['s'] });
-    render(<Controls session={raised.value} onLeave={() => {}} />);
+    renderIn(raised, <Controls onLeave={() => {}} />);
     fireEvent.click(screen.getByTestId('hand'));
     expect([...sent, ...raised.sent]).toEqual([{ type: 'raise_hand' }, { type: 'lower_hand' }]);
   });
 
   it('has no mute button for a Viewer', () => {
-    const { value } = session(room('v', everyone));
-    render(<Controls session={value} onLeave={() => {}} />);
+    renderIn(session(room('v', everyone)), <Controls onLeave={() => {}} />);
     expect(screen.queryByTestId('mute')).toBeNull();
     expect(screen.getByTestId('hand')).toBeTruthy();
   });

@@ -1,0 +1,76 @@
+// One room's session, given to the views below RoomView through React context instead of a
+// prop threaded through every component: the connection's store (room state and link), the
+// sampled audio levels, the local audio state, and the actions. Views read it through the
+// narrow hooks in ./hooks.ts, each repainting only when its own slice changes.
+
+import { createContext, useContext, type ReactNode } from 'react';
+import type { AudioEngine } from '../audio/engine';
+import type { ConnectionSnapshot } from '../net/roomConnection';
+import type { ClientBody } from '../protocol/control';
+import type { AudioLevels } from './audioLevels';
+
+/** What the views need of a RoomConnection: its snapshot and change notifications. */
+export interface RoomStore {
+  subscribe(listener: () => void): () => void;
+  snapshot(): ConnectionSnapshot;
+}
+
+/** This browser's side of the audio: changes on a click or a device event, never per frame. */
+export interface LocalAudio {
+  engine: AudioEngine | null;
+  audioError: string | null;
+  selfMuted: boolean;
+  pttMode: boolean;
+  pttDown: boolean;
+  /** Our audio is going out now (allowed, not muted, push-to-talk held if on, connection live). */
+  sending: boolean;
+  micOpen: boolean;
+}
+
+export interface RoomActions {
+  /** Sends a control message; returns its ref, or null when not connected (reported). */
+  send(body: ClientBody): string | null;
+  toggleMute(): void;
+  setPttMode(on: boolean): void;
+  setPttDown(down: boolean): void;
+  switchInput(deviceId: string): Promise<void>;
+  leave(): void;
+}
+
+export interface RoomSessionValue {
+  store: RoomStore;
+  levels: AudioLevels;
+  actions: RoomActions;
+}
+
+const SessionContext = createContext<RoomSessionValue | null>(null);
+const LocalAudioContext = createContext<LocalAudio | null>(null);
+
+export function RoomProvider({
+  session,
+  local,
+  children,
+}: {
+  /** Stable for the life of one connection. */
+  session: RoomSessionValue;
+  local: LocalAudio;
+  children: ReactNode;
+}) {
+  return (
+    <SessionContext.Provider value={session}>
+      <LocalAudioContext.Provider value={local}>{children}</LocalAudioContext.Provider>
+    </SessionContext.Provider>
+  );
+}
+
+export function useRoomSessionValue(): RoomSessionValue {
+  const value = useContext(SessionContext);
+  if (!value) throw new Error('room hooks are used only inside <RoomProvider>');
+  return value;
+}
+
+export function useLocalAudio(): LocalAudio {
+  const value = useContext(LocalAudioContext);
+  if (!value) throw new Error('useLocalAudio is used only inside <RoomProvider>');
+  return value;
+}
