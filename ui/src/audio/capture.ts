@@ -2,6 +2,7 @@
 // cuts 20 ms frames, and the Opus encoder.
 
 import { VoiceEncoder, type EncodedFrameSink } from './encoder';
+import { wallMs } from './onset';
 import { captureWorkletUrl } from './worklets/urls';
 
 /**
@@ -70,8 +71,8 @@ export class Capture {
     // Zero outputs: Chromium still runs a worklet with no outputs, and nothing reaches the speakers.
     const node = new AudioWorkletNode(context, 'voice-capture', { numberOfInputs: 1, numberOfOutputs: 0, channelCount: 1, channelCountMode: 'explicit' });
     const encoder = new VoiceEncoder(sink);
-    node.port.onmessage = (event: MessageEvent<{ samples: Float32Array<ArrayBuffer>; start: number }>) =>
-      encoder.push(event.data.samples, event.data.start);
+    node.port.onmessage = (event: MessageEvent<{ samples: Float32Array<ArrayBuffer>; start: number; onset: boolean }>) =>
+      encoder.push(event.data.samples, event.data.start, event.data.onset);
     source.connect(node);
     const capture = new Capture(stream, source, node, encoder);
     // A device unplugged or taken away ends the track: tell the owner instead of going quiet.
@@ -81,14 +82,14 @@ export class Capture {
 
   /**
    * Mixes a tone into what the mic captures, from now for `durationMs`; returns the wall-clock
-   * start. For mouth-to-ear measurements: the far end times when it hears it.
+   * start (onset.ts wallMs). For mouth-to-ear measurements: the far end times when it hears it.
    */
   injectTone(frequency: number, durationMs: number, amplitude = 0.5): number {
     const context = this.node.context;
     const oscillator = new OscillatorNode(context, { frequency });
     const gain = new GainNode(context, { gain: amplitude });
     oscillator.connect(gain).connect(this.node);
-    const startedAt = Date.now();
+    const startedAt = wallMs();
     oscillator.start();
     oscillator.stop(context.currentTime + durationMs / 1000);
     oscillator.onended = () => gain.disconnect();

@@ -7,10 +7,14 @@ function startGain(n: number): number {
   return Math.pow(0.5, n - 1);
 }
 
-export function concealFrame(last: Float32Array | null, n: number, length = 960): Float32Array {
+/** Writes the `n`-th consecutive concealed frame into `out` (no allocation: audio thread). */
+export function concealFrameInto(out: Float32Array, last: Float32Array | null, n: number): Float32Array {
   if (!Number.isInteger(n) || n < 1) throw new Error(`concealment index must be >= 1, got ${n}`);
-  const out = new Float32Array(length);
-  if (!last || last.length === 0) return out;
+  const length = out.length;
+  if (!last || last.length === 0) {
+    out.fill(0);
+    return out;
+  }
   const from = startGain(n);
   const to = startGain(n + 1);
   for (let i = 0; i < length; i++) {
@@ -20,4 +24,8 @@ export function concealFrame(last: Float32Array | null, n: number, length = 960)
     out[i] = source * (from + ((to - from) * i) / length);
   }
   return out;
+}
+
+export function concealFrame(last: Float32Array | null, n: number, length = 960): Float32Array {
+  return concealFrameInto(new Float32Array(length), last, n);
 }

@@ -2,6 +2,8 @@
 
 import { encodeAudioFrame, FLAG_MARKER, FLAG_VOICE } from '../protocol/frame';
 import { audioLevel, isVoice } from './level';
+import { wallMs } from './onset';
+import { TraceRing, type SendTrace } from './trace';
 
 export const OPUS_ENCODER_CONFIG: AudioEncoderConfig = {
   codec: 'opus',
@@ -21,6 +23,8 @@ interface Pending {
   level: number;
   timestamp: number;
   marker: boolean;
+  /** A sound starts in this frame: trace it (wall-clock ms it reached the main thread). */
+  onsetAtMs: number | null;
 }
 
 export class VoiceEncoder {
@@ -36,6 +40,7 @@ export class VoiceEncoder {
    */
   private readonly pending: Pending[] = [];
   private lastLevel = 127;
+  readonly traces = new TraceRing<SendTrace>();
   encoded = 0;
   errors = 0;
   /** Chunks that arrived with no captured frame waiting (their level is estimated). */
@@ -82,15 +87,19 @@ export class VoiceEncoder {
     return this.lastLevel;
   }
 
-  /** One 20 ms mono frame at 48 kHz; `start` is its first sample on the capture clock. */
-  push(samples: Float32Array<ArrayBuffer>, start: number): void {
+  /**
+   * One 20 ms mono frame at 48 kHz; `start` is its first sample on the capture clock; `onset`
+   * marks a frame in which a sound starts (traced for the latency budget).
+   */
+  push(samples: Float32Array<ArrayBuffer>, start: number, onset = false): void {
+    const arrivedAtMs = onset ? wallMs() : null;
     const level = audioLevel(samples);
     this.lastLevel = level;
     if (!this.sending || this.encoder.state !== 'configured') return;
     // Drop rather than queue when the encoder falls behind: late audio is worthless.
     if (this.encoder.encodeQueueSize > 3) return;
     const timestampUs = Math.round((start * 1e6) / 48000);
-    this.pending.push({ level, timestamp: start >>> 0, marker: this.markerDue });
+    this.pending.push({ level, timestamp: start >>> 0, marker: this.markerDue, onsetAtMs: arrivedAtMs });
     this.markerDue = false;
     const data = new AudioData({
       format: 'f32-planar',
@@ -120,9 +129,14 @@ export class VoiceEncoder {
       level,
       payload,
     });
+    const sequence = this.sequence;
     this.sequence = (this.sequence + 1) >>> 0;
     this.encoded++;
+    const encodedAtMs = info?.onsetAtMs != null ? wallMs() : 0;
     this.sink(frame);
+    if (info?.onsetAtMs != null) {
+      this.traces.push({ sequence, frameAtMs: info.onsetAtMs, encodedAtMs, sentAtMs: wallMs() });
+    }
   }
 
   close(): void {

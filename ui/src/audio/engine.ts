@@ -5,6 +5,7 @@ import type { AudioFrame } from '../protocol/frame';
 import { Capture } from './capture';
 import type { EncodedFrameSink } from './encoder';
 import { Playback, type OutputTick, type PlaybackStats } from './playback';
+import type { ReceiveTrace, SendTrace } from './trace';
 
 export interface VoiceChatDebug {
   stats(): PlaybackStats & {
@@ -13,10 +14,16 @@ export interface VoiceChatDebug {
     micLevel: number;
     contextState: string;
     sender: { encoded: number; errors: number; unmatched: number };
+    /** The largest playout delay among playing speakers (ms), or null. */
+    playoutDelayMs: number | null;
+    /** What the context says is between the mixer and the speaker (ms). */
+    outputLatencyMs: number;
   };
+  /** Onset traces for the latency budget: frames sent here, frames received here. */
+  traces(): { sent: SendTrace[]; received: ReceiveTrace[] };
   recentOutputRms(ms?: number): number;
   dominantFrequency(): number | null;
-  /** Last ~5 s of mixed output, one entry per 20 ms, with wall-clock times. */
+  /** Last ~5 s of mixed output, one entry per 20 ms, with wall-clock times (onset.ts wallMs). */
   outputTicks(): OutputTick[];
   /** When the output first went loud at or after a wall-clock time (output latency included). */
   firstLoudAfter(sinceMs: number): number | null;
@@ -59,6 +66,7 @@ export class AudioEngine {
   }
 
   private installDebugHook(): void {
+    if (import.meta.env.MODE !== 'test-hooks') return; // test builds only (`vite build --mode test-hooks`)
     window.__voiceChat = {
       stats: () => ({
         ...this.playback.stats(),
@@ -67,7 +75,10 @@ export class AudioEngine {
         micLevel: this.capture?.encoder.level ?? 127,
         contextState: this.context.state,
         sender: this.senderStats(),
+        playoutDelayMs: this.playback.playoutDelayMs(),
+        outputLatencyMs: this.playback.outputLatencyMs(),
       }),
+      traces: () => ({ sent: this.capture?.encoder.traces.list() ?? [], received: this.playback.receiveTraces() }),
       recentOutputRms: (ms) => this.playback.recentOutputRms(ms),
       dominantFrequency: () => this.playback.dominantFrequency(),
       outputTicks: () => this.playback.outputTicks(),
@@ -151,7 +162,7 @@ export class AudioEngine {
   async close(): Promise<void> {
     this.stopMic();
     this.playback.close();
-    if (window.__voiceChat) delete window.__voiceChat;
+    if (import.meta.env.MODE === 'test-hooks') delete window.__voiceChat;
     await this.context.close();
   }
 }

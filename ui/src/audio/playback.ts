@@ -1,16 +1,44 @@
-// Everything heard: one Speaker per remote stream, mixed in the mixer worklet, with an
-// analyser on the mixed output for the level meter and the end-to-end tests' probe.
+// Everything heard: one Speaker (decoder) per remote stream on the main thread, its playout
+// buffer and the mix in the mixer worklet, with an analyser on the mixed output for the level
+// meter and the end-to-end tests' probe.
 
 import type { AudioFrame } from '../protocol/frame';
+import { wallMs } from './onset';
+import type { PlayoutStats } from './playout';
 import { dominantFrequency } from './spectrum';
-import { Speaker, type SpeakerStats } from './speaker';
+import { Speaker, type DecoderStats } from './speaker';
+import { TraceRing, type ReceiveTrace } from './trace';
 import { mixerWorkletUrl } from './worklets/urls';
+
+export type SpeakerStats = DecoderStats & PlayoutStats;
+
+const NO_PLAYOUT: PlayoutStats = {
+  received: 0,
+  played: 0,
+  late: 0,
+  duplicate: 0,
+  concealed: 0,
+  lost: 0,
+  underrun: 0,
+  burstDropped: 0,
+  trims: 0,
+  resets: 0,
+  playedMs: 0,
+  concealedMs: 0,
+  trimmedMs: 0,
+  jitterMs: 0,
+  spreadMs: 0,
+  targetMs: 0,
+  depthMs: 0,
+  playoutDelayMs: 0,
+  playing: false,
+};
 
 /** Silence for this long and a speaker's decoder is let go; it comes back on its next frame. */
 const IDLE_SPEAKER_MS = 30_000;
 const RMS_HISTORY = 250; // 5 s of 20 ms ticks
 
-/** One 20 ms tick of mixed output, stamped with wall-clock time for cross-browser timing. */
+/** One 20 ms tick of mixed output, stamped with wall-clock time (onset.ts wallMs) for cross-browser timing. */
 export interface OutputTick {
   atMs: number;
   rms: number;
@@ -28,6 +56,8 @@ export class Playback {
   private readonly gains = new Map<number, number>();
   private readonly analyser: AnalyserNode;
   private readonly history: OutputTick[] = [];
+  private playout: Record<number, PlayoutStats> = {};
+  private readonly traces = new TraceRing<ReceiveTrace>();
   private ticks = 0;
 
   private constructor(
@@ -40,7 +70,9 @@ export class Playback {
     mixer.connect(this.analyser);
     mixer.connect(context.destination);
     mixer.port.onmessage = (event) => {
-      if (event.data?.type === 'tick') this.tick(event.data.rms, event.data.loudForMs);
+      if (event.data?.type !== 'tick') return;
+      if (event.data.stats) this.playout = event.data.stats;
+      this.tick(event.data.rms, event.data.loudForMs);
     };
   }
 
@@ -58,8 +90,11 @@ export class Playback {
     let speaker = this.speakers.get(frame.streamId);
     if (!speaker) {
       const stream = frame.streamId;
-      speaker = new Speaker(stream, (samples) =>
-        this.mixer.port.postMessage({ type: 'pcm', id: stream, samples }, [samples.buffer]),
+      speaker = new Speaker(
+        stream,
+        (id, sequence, timestamp, samples) =>
+          this.mixer.port.postMessage({ type: 'pcm', id, sequence, timestamp, samples }, [samples.buffer]),
+        this.traces,
       );
       this.speakers.set(stream, speaker);
       const gain = this.gains.get(stream);
@@ -70,12 +105,11 @@ export class Playback {
 
   private tick(rms: number, loudForMs: number | null): void {
     this.ticks++;
-    const atMs = Date.now();
+    const atMs = wallMs();
     this.history.push({ atMs, rms, loudAtMs: loudForMs === null ? null : atMs - loudForMs });
     if (this.history.length > RMS_HISTORY) this.history.shift();
     const now = performance.now();
     for (const [stream, speaker] of this.speakers) {
-      speaker.tick(now);
       if (now - speaker.stats().lastFrameAtMs > IDLE_SPEAKER_MS) {
         speaker.close();
         this.speakers.delete(stream);
@@ -109,8 +143,19 @@ export class Playback {
 
   stats(): PlaybackStats {
     const speakers: Record<number, SpeakerStats> = {};
-    for (const [stream, speaker] of this.speakers) speakers[stream] = speaker.stats();
+    for (const [stream, speaker] of this.speakers) speakers[stream] = { ...(this.playout[stream] ?? NO_PLAYOUT), ...speaker.stats() };
     return { speakers, ticks: this.ticks };
+  }
+
+  /** The largest current playout delay among speakers that are playing, or null if none is. */
+  playoutDelayMs(): number | null {
+    const playing = Object.values(this.playout).filter((s) => s.playing);
+    return playing.length ? Math.max(...playing.map((s) => s.playoutDelayMs)) : null;
+  }
+
+  /** Onsets seen in decoded frames (for the latency budget). */
+  receiveTraces(): ReceiveTrace[] {
+    return this.traces.list();
   }
 
   /** RMS of the mixed output over the last `ms` (20 ms resolution). */

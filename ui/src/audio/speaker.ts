@@ -1,38 +1,48 @@
-// One remote speaker: its jitter buffer, its Opus decoder, and concealment, producing 20 ms of
-// PCM per playout tick in order (decoding is asynchronous, concealment is not, so each tick
-// takes a slot and slots are released to the mixer strictly in order).
+// One remote speaker on the main thread: its Opus decoder. Frames are decoded the moment they
+// arrive and posted, with their sequence number and timestamp, to the mixer worklet, where the
+// speaker's one receive buffer (playout.ts) puts them in order, steers the delay and conceals.
 
 import type { AudioFrame } from '../protocol/frame';
-import { concealFrame } from './conceal';
-import { JitterBuffer, type JitterStats } from './jitterBuffer';
 import { levelToLinear } from './level';
+import { firstLoud, wallMs } from './onset';
+import type { ReceiveTrace, TraceRing } from './trace';
 
 export const SAMPLE_RATE = 48000;
 export const FRAME_SAMPLES = 960;
 export const OPUS_DECODER_CONFIG: AudioDecoderConfig = { codec: 'opus', sampleRate: SAMPLE_RATE, numberOfChannels: 1 };
 
-type Slot = { kind: 'pending' } | { kind: 'pcm'; samples: Float32Array } | { kind: 'conceal'; n: number };
-
-export interface SpeakerStats extends JitterStats {
+export interface DecoderStats {
   decodeErrors: number;
+  /** Time from decode() to the decoded PCM, smoothed. */
+  decodeMs: number;
   /** Linear loudness of the newest frame's header level, for speaking rings. */
   loudness: number;
   lastFrameAtMs: number;
 }
 
+/** Where decoded PCM goes: the mixer worklet's port. */
+export type PcmSink = (stream: number, sequence: number, timestamp: number, samples: Float32Array) => void;
+
+interface Pending {
+  sequence: number;
+  timestamp: number;
+  receivedAtMs: number;
+}
+
 export class Speaker {
-  private readonly jitter = new JitterBuffer<AudioFrame>();
   private decoder: AudioDecoder;
-  private readonly slots: Slot[] = [];
-  private lastPcm: Float32Array | null = null;
-  private concealRun = 0;
+  /** Frames handed to the decoder, in order: its outputs come back in the same order. */
+  private readonly pending: Pending[] = [];
   private decodeErrors = 0;
+  private decodeMs = 0;
   private loudness = 0;
   private lastFrameAtMs = 0;
+  private wasLoud = false;
 
   constructor(
     readonly stream: number,
-    private readonly emit: (samples: Float32Array) => void,
+    private readonly sink: PcmSink,
+    private readonly traces: TraceRing<ReceiveTrace>,
   ) {
     this.decoder = this.createDecoder();
   }
@@ -43,11 +53,12 @@ export class Speaker {
       error: (e) => {
         this.decodeErrors++;
         console.warn(`decoder for stream ${this.stream} failed`, e);
-        // A closed decoder decodes nothing more: start a fresh one for the next frames.
+        // A closed decoder decodes nothing more: start a fresh one for the next frames. What it
+        // still held is concealed by the playout buffer.
         queueMicrotask(() => {
           if (this.decoder.state === 'closed') {
+            this.pending.length = 0;
             this.decoder = this.createDecoder();
-            this.failPending();
           }
         });
       },
@@ -56,42 +67,24 @@ export class Speaker {
     return decoder;
   }
 
-  /** From the network, any time. */
+  /** From the network, any time: decoded at once. */
   receive(frame: AudioFrame, nowMs: number): void {
-    this.jitter.push(frame, nowMs);
     this.loudness = levelToLinear(frame.level);
     this.lastFrameAtMs = nowMs;
-  }
-
-  /** One playout tick: 20 ms of audio clock has passed. */
-  tick(nowMs: number): void {
-    const next = this.jitter.pop(nowMs);
-    if (next.kind === 'idle') {
-      this.concealRun = 0;
-      return;
-    }
-    if (next.kind === 'conceal') {
-      this.concealRun++;
-      this.slots.push({ kind: 'conceal', n: this.concealRun });
-      this.flush();
-      return;
-    }
-    this.concealRun = 0;
-    const frame = next.frame;
     if (frame.payload.length === 0) {
       // An empty payload is DTX silence by the protocol; nothing to decode.
-      this.slots.push({ kind: 'pcm', samples: new Float32Array(FRAME_SAMPLES) });
-      this.flush();
+      this.sink(this.stream, frame.sequence, frame.timestamp, new Float32Array(FRAME_SAMPLES));
       return;
     }
-    this.slots.push({ kind: 'pending' });
+    if (this.decoder.state !== 'configured') return;
+    this.pending.push({ sequence: frame.sequence, timestamp: frame.timestamp, receivedAtMs: wallMs() });
     try {
       this.decoder.decode(
         new EncodedAudioChunk({ type: 'key', timestamp: (frame.timestamp * 1e6) / SAMPLE_RATE, data: frame.payload }),
       );
-    } catch (e) {
+    } catch {
       this.decodeErrors++;
-      this.failPending();
+      this.pending.pop();
     }
   }
 
@@ -99,34 +92,20 @@ export class Speaker {
     const samples = new Float32Array(data.numberOfFrames);
     data.copyTo(samples, { planeIndex: 0, format: 'f32-planar' });
     data.close();
-    const index = this.slots.findIndex((s) => s.kind === 'pending');
-    if (index < 0) return;
-    this.slots[index] = { kind: 'pcm', samples };
-    this.flush();
-  }
-
-  /** Turns every undecodable slot into concealment so the queue keeps moving. */
-  private failPending(): void {
-    for (let i = 0; i < this.slots.length; i++) {
-      if (this.slots[i].kind === 'pending') this.slots[i] = { kind: 'conceal', n: 1 };
+    const info = this.pending.shift();
+    if (!info) return;
+    const now = wallMs();
+    this.decodeMs += (now - info.receivedAtMs - this.decodeMs) / 16;
+    const loud = firstLoud(samples) >= 0;
+    if (loud && !this.wasLoud) {
+      this.traces.push({ stream: this.stream, sequence: info.sequence, receivedAtMs: info.receivedAtMs, decodedAtMs: now });
     }
-    this.flush();
+    this.wasLoud = loud;
+    this.sink(this.stream, info.sequence, info.timestamp, samples);
   }
 
-  private flush(): void {
-    while (this.slots.length && this.slots[0].kind !== 'pending') {
-      const slot = this.slots.shift()!;
-      if (slot.kind === 'pcm') {
-        this.lastPcm = slot.samples;
-        this.emit(slot.samples);
-      } else if (slot.kind === 'conceal') {
-        this.emit(concealFrame(this.lastPcm, slot.n, FRAME_SAMPLES));
-      }
-    }
-  }
-
-  stats(): SpeakerStats {
-    return { ...this.jitter.stats(), decodeErrors: this.decodeErrors, loudness: this.loudness, lastFrameAtMs: this.lastFrameAtMs };
+  stats(): DecoderStats {
+    return { decodeErrors: this.decodeErrors, decodeMs: this.decodeMs, loudness: this.loudness, lastFrameAtMs: this.lastFrameAtMs };
   }
 
   close(): void {

@@ -1,21 +1,29 @@
-// Runs on the audio thread: mixes one PCM queue per speaker, and paces the main thread with a
-// tick every 20 ms of audio clock so the jitter buffers are drained by the sound card's clock,
-// not by setInterval (which drifts and is throttled).
+// Runs on the audio thread: one PlayoutBuffer per speaker (jitter decisions and playout in one
+// place, stepped by the audio clock one render quantum at a time), mixed into the output. The
+// main thread only decodes and posts PCM here; what goes back is metering: a tick every 20 ms of
+// audio clock (RMS, loud onset) and every 100 ms each speaker's playout stats.
 
-import { FRAME_SAMPLES, MixQueue } from '../mixQueue';
+import { FRAME_SAMPLES } from '../frameAssembler';
+import { LOUD } from '../onset';
+import { PlayoutBuffer } from '../playout';
 
-/** |sample| above this counts as sound for onset timing (about −34 dBFS). */
-const LOUD = 0.02;
+const STATS_EVERY_TICKS = 5;
 
 type Command =
-  | { type: 'pcm'; id: number; samples: Float32Array }
+  | { type: 'pcm'; id: number; sequence: number; timestamp: number; samples: Float32Array }
   | { type: 'gain'; id: number; gain: number }
   | { type: 'remove'; id: number }
   | { type: 'master'; gain: number };
 
+interface Stream {
+  playout: PlayoutBuffer;
+  gain: number;
+}
+
 class MixerProcessor extends AudioWorkletProcessor {
-  private readonly queues = new Map<number, MixQueue>();
+  private readonly streams = new Map<number, Stream>();
   private sinceTick = 0;
+  private ticks = 0;
   private master = 1;
   private tickEnergy = 0;
   private tickCount = 0;
@@ -27,25 +35,25 @@ class MixerProcessor extends AudioWorkletProcessor {
     this.port.onmessage = (event: MessageEvent<Command>) => this.command(event.data);
   }
 
-  private queue(id: number): MixQueue {
-    let q = this.queues.get(id);
-    if (!q) {
-      q = new MixQueue();
-      this.queues.set(id, q);
+  private stream(id: number): Stream {
+    let s = this.streams.get(id);
+    if (!s) {
+      s = { playout: new PlayoutBuffer(), gain: 1 };
+      this.streams.set(id, s);
     }
-    return q;
+    return s;
   }
 
   private command(cmd: Command): void {
     switch (cmd.type) {
       case 'pcm':
-        this.queue(cmd.id).push(cmd.samples);
+        this.stream(cmd.id).playout.push(cmd.sequence, cmd.timestamp, cmd.samples);
         break;
       case 'gain':
-        this.queue(cmd.id).gain = cmd.gain;
+        this.stream(cmd.id).gain = cmd.gain;
         break;
       case 'remove':
-        this.queues.delete(cmd.id);
+        this.streams.delete(cmd.id);
         break;
       case 'master':
         this.master = cmd.gain;
@@ -56,7 +64,7 @@ class MixerProcessor extends AudioWorkletProcessor {
   process(_inputs: Float32Array[][], outputs: Float32Array[][]): boolean {
     const out = outputs[0][0];
     out.fill(0);
-    for (const q of this.queues.values()) q.mixInto(out);
+    for (const s of this.streams.values()) s.playout.render(out, s.gain);
     for (let i = 0; i < out.length; i++) {
       const v = Math.max(-1, Math.min(1, out[i] * this.master));
       out[i] = v;
@@ -68,14 +76,18 @@ class MixerProcessor extends AudioWorkletProcessor {
     this.sinceTick += out.length;
     if (this.sinceTick >= FRAME_SAMPLES) {
       this.sinceTick -= FRAME_SAMPLES;
-      const queued: Record<number, number> = {};
-      for (const [id, q] of this.queues) queued[id] = q.length;
+      this.ticks++;
+      let stats: Record<number, ReturnType<PlayoutBuffer['stats']>> | undefined;
+      if (this.ticks % STATS_EVERY_TICKS === 0) {
+        stats = {};
+        for (const [id, s] of this.streams) stats[id] = s.playout.stats(sampleRate / 1000);
+      }
       this.port.postMessage({
         type: 'tick',
         rms: Math.sqrt(this.tickEnergy / this.tickCount),
         // How long before the end of this tick the output first got loud (ms), or null.
         loudForMs: this.firstLoud < 0 ? null : ((this.tickCount - this.firstLoud) * 1000) / sampleRate,
-        queued,
+        stats,
       });
       this.tickEnergy = 0;
       this.tickCount = 0;
