@@ -24,7 +24,8 @@ let server;
 
 before(() => {
   mkdirSync(out, { recursive: true });
-  execFileSync('npx', ['vite', 'build', '--config', join(here, 'vite.smoke.config.ts')], {
+  // --mode test-hooks: the page reads window.__voiceChat, which only test builds install.
+  execFileSync('npx', ['vite', 'build', '--mode', 'test-hooks', '--config', join(here, 'vite.smoke.config.ts')], {
     stdio: ['ignore', 'ignore', 'inherit'],
     cwd: join(here, '..'),
   });

@@ -138,3 +138,51 @@ export function percentile(sorted, p) {
   if (sorted.length === 0) return null;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
+
+/**
+ * Counts, in every page of `context`, the sockets the app opens and the join messages it sends
+ * (window.__joinAttempts), so a test can say how many join attempts a page made.
+ */
+export async function countJoinAttempts(context) {
+  await context.addInitScript(() => {
+    const Native = window.WebSocket;
+    const counts = { sockets: 0, joins: 0 };
+    window.__joinAttempts = counts;
+    window.WebSocket = class extends Native {
+      constructor(...args) {
+        super(...args);
+        counts.sockets++;
+      }
+      send(data) {
+        if (typeof data === 'string') {
+          try {
+            if (JSON.parse(data).type === 'join') counts.joins++;
+          } catch {
+            /* not JSON: the app's own business */
+          }
+        }
+        super.send(data);
+      }
+    };
+  });
+}
+
+export function joinAttempts(page) {
+  return page.evaluate(() => ({ ...window.__joinAttempts }));
+}
+
+/** Opens a room page, joins with `name`, and waits for the page that says the join was refused. */
+export async function joinExpectingRefusal(page, url, { name, timeoutMs = 30_000 } = {}) {
+  await page.goto(url);
+  const join = page.getByTestId('join-form');
+  await join.waitFor({ timeout: timeoutMs });
+  if (name) await join.locator('input').fill(name);
+  await page.getByTestId('join').click();
+  const refused = page.getByTestId('join-refused');
+  await refused.waitFor({ timeout: timeoutMs });
+  return {
+    code: await refused.getAttribute('data-code'),
+    title: await page.getByTestId('notice').locator('h1').innerText(),
+    nextStep: await page.getByTestId('next-step').innerText(),
+  };
+}
