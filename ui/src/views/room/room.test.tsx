@@ -1,5 +1,5 @@
 // @vitest-environment jsdom
-import { cleanup, fireEvent, render, screen, within } from '@testing-library/react';
+import { act, cleanup, fireEvent, render, screen, within } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ClientBody, Participant } from '../../protocol/control';
 import type { ReactNode } from 'react';
@@ -189,5 +189,25 @@ describe('Controls', () => {
     renderIn(session(room('v', everyone)), <Controls onLeave={() => {}} />);
     expect(screen.queryByTestId('mute')).toBeNull();
     expect(screen.getByTestId('hand')).toBeTruthy();
+  });
+});
+
+describe('speaking rings', () => {
+  it('follow each participant’s own sampled level, and a moderator mute silences the ring', () => {
+    const s = session(room('h', everyone));
+    // Hana (us) and Sam are loud; Sam is muted by a moderator, so only Hana shows speaking.
+    s.value.levels = new AudioLevels(
+      () =>
+        new Map([
+          ['h', 0.3],
+          ['s', 0.3],
+          ['m', 0],
+        ]),
+    );
+    renderIn(s, <Participants />);
+    const speaking = () => Object.fromEntries(screen.getAllByTestId('participant').map((t) => [t.dataset.name, t.dataset.speaking]));
+    expect(speaking()).toEqual({ Hana: 'false', Mo: 'false', Sam: 'false', Vic: 'false' });
+    act(() => s.value.levels.sample());
+    expect(speaking()).toEqual({ Hana: 'true', Mo: 'false', Sam: 'false', Vic: 'false' });
   });
 });
