@@ -83,5 +83,6 @@ export const faults = {
   offline: (ready, node) => admin(ready, `/nodes/${node}/offline`),
   online: (ready, node) => admin(ready, `/nodes/${node}/online`),
   restartApp: (ready, node) => admin(ready, `/nodes/${node}/restart/${APP_ID}`),
-  link: (ready, a, b, { latencyMs = 0, loss = 0 } = {}) => admin(ready, '/link', { a, b, latency_ms: latencyMs, loss }),
+  link: (ready, a, b, { latencyMs = 0, loss = 0, jitterMs } = {}) =>
+    admin(ready, '/link', { a, b, latency_ms: latencyMs, loss, ...(jitterMs === undefined ? {} : { jitter_ms: jitterMs }) }),
 };
