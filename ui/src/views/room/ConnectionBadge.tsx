@@ -14,6 +14,7 @@ export function ConnectionBadge() {
   // Only holes between arrived frames count: running dry at the end of a sentence is not loss.
   const lost = speakers.reduce((s, x) => s + x.lost, 0);
   const jitter = speakers.length ? Math.max(...speakers.map((x) => x.jitterMs)) : 0;
+  const playout = engine ? engine.playback.playoutDelayMs() : null;
   const loss = lossFraction(played, lost);
   const rtt = snapshot.rttMs;
   const quality =
@@ -35,6 +36,9 @@ export function ConnectionBadge() {
       </span>
       <span className="stat" title="largest interarrival jitter among speakers">
         jitter {jitter.toFixed(0)} ms
+      </span>
+      <span className="stat" title="how long received audio waits before it plays (largest among speakers)" data-testid="playout-delay">
+        playout {playout === null ? '–' : `${Math.round(playout)} ms`}
       </span>
       <span className="stat" title="frames missing between frames that arrived">
         loss {(loss * 100).toFixed(1)}%
