@@ -5,7 +5,7 @@
 mod api_types;
 mod clock;
 mod entropy;
-mod peers;
+mod peer_requests;
 mod shell;
 mod state_store;
 mod ws_push;
@@ -17,12 +17,13 @@ use hyperware_process_lib::hyperapp::{set_response_status, SaveOptions};
 use hyperware_process_lib::http::server::WsMessageType;
 use hyperware_process_lib::http::StatusCode;
 use hyperware_process_lib::LazyLoadBlob;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use voice_chat_engine::protocol::PROTOCOL_VERSION;
 use voice_chat_engine::{EngineError, Role, Settings, SettingsPatch};
 
 /// What the hyperapp state holds: the engine's persisted state, serialized.
-#[derive(Default, Debug, Serialize, Deserialize)]
+/// Its `Deserialize` is in state_store: the slot is read and judged there, never by the macro.
+#[derive(Default, Debug, Serialize)]
 pub struct VoiceChatState {
     pub saved: Option<Vec<u8>>,
 }
@@ -35,6 +36,7 @@ pub struct VoiceChatState {
         Binding::Http { path: "/api/info", config: HttpBindingConfig::default() },
         Binding::Http { path: "/api/rooms", config: HttpBindingConfig::default() },
         Binding::Http { path: "/api/metrics", config: HttpBindingConfig::default() },
+        Binding::Http { path: "/api/saved-state", config: HttpBindingConfig::default() },
         Binding::Ws { path: "/ws", config: WsBindingConfig::new(true, false, false) },
         Binding::Ws { path: "/guest-ws", config: WsBindingConfig::new(false, false, false) },
     ],
@@ -55,14 +57,8 @@ impl VoiceChatState {
         .ok();
         // The macro adds a homepage tile only with both an icon and a widget; we want the tile.
         hyperware_process_lib::homepage::add_to_homepage("Voice Chat", Some(&homepage_icon()), Some("/"), None);
-        shell::start(state_store::load(self));
+        shell::start(state_store::load(now_ms()));
         self.saved = None;
-        hyperware_process_lib::hyperapp::spawn(async {
-            loop {
-                let _ = hyperware_process_lib::hyperapp::sleep(shell::TICK_MS).await;
-                shell::with(|s| s.tick());
-            }
-        });
     }
 
     #[http(method = "GET", path = "/api/info")]
@@ -86,6 +82,25 @@ impl VoiceChatState {
     async fn get_metrics(&mut self) -> serde_json::Value {
         json_content();
         shell::with(|s| serde_json::to_value(s.engine.metrics()).unwrap_or_default())
+    }
+
+    /// Whether the saved rooms were read (docs/http-api.md, "Saved state").
+    #[http(method = "GET", path = "/api/saved-state")]
+    async fn saved_state(&mut self) -> serde_json::Value {
+        json_content();
+        serde_json::to_value(state_store::status()).unwrap_or_default()
+    }
+
+    /// The owner gives up saved state that could not be read; `kept_in` names its kept copy.
+    #[http(method = "POST")]
+    async fn discard_unreadable_state(&mut self, kept_in: String) -> Result<(), ApiError> {
+        json_content();
+        shell::with(|s| state_store::discard_unreadable(&kept_in, &s.engine.persisted())).map_err(|refused| {
+            if let Ok(status) = StatusCode::from_u16(refused.http_status()) {
+                set_response_status(status);
+            }
+            ApiError { code: refused.code().into(), message: refused.to_string() }
+        })
     }
 
     #[http(method = "POST")]
@@ -157,13 +172,16 @@ impl VoiceChatState {
         answer(shell::with(|s| s.engine.events_since(&room, seq))).and_then(to_value)
     }
 
-    /// A control envelope from the voice-chat process on another node; the runtime vouches
+    /// A control envelope from the voice-chat process on another node, in the request's
+    /// blob (so the engine checks its size before it is parsed, once); the runtime vouches
     /// for the source node.
     #[remote]
-    fn peer_message(&mut self, envelope: serde_json::Value) -> Result<(), String> {
+    fn peer_message(&mut self) -> Result<(), String> {
         let from = hyperware_process_lib::hyperapp::source().node;
-        let bytes = serde_json::to_vec(&envelope).map_err(|e| e.to_string())?;
-        shell::with(|s| s.on_peer_message(&from, &bytes))
+        let Some(blob) = hyperware_process_lib::get_blob() else {
+            return Err("control message without a blob".into());
+        };
+        shell::with(|s| s.on_peer_message(&from, &blob.bytes))
     }
 
     /// A batch of audio frames from another node, in the request's blob.

@@ -1,32 +1,29 @@
-//! The runtime side of the engine: one engine per process, driven by the `#[hyperapp]`
-//! handlers and a 20 ms tick, its outputs carried out as pushes, peer requests and saves.
+//! The runtime side of the engine: one engine per process. Runtime messages become engine
+//! [`Input`]s; each engine [`Output`] becomes one runtime call. Every rule (retries, save
+//! coalescing, which sockets are open, when to wake up) lives in the engine.
 //!
-//! The engine lives in a thread-local rather than in the hyperapp state struct because the
-//! tick runs as a spawned task, which cannot borrow the state the macro hands to handlers.
+//! The engine lives in a thread-local rather than in the hyperapp state struct because timer
+//! wake-ups and peer answers arrive in spawned tasks, which cannot borrow the state the macro
+//! hands to handlers.
 use crate::clock::now_ms;
 use crate::entropy::OsEntropy;
-use crate::peers::PeerLinks;
+use crate::peer_requests::{Delivery, PeerSender};
 use crate::state_store;
 use crate::ws_push::WsPusher;
 use hyperware_process_lib::http::server::WsMessageType;
 use std::cell::RefCell;
-use std::collections::BTreeSet;
-use voice_chat_engine::{ConnKind, Config, Engine, Output, PeerMsg, PersistedState};
+use voice_chat_engine::{ConnId, ConnKind, Config, Engine, Input, OutBuf, Output, PersistedState, Refusal};
 
 pub const OWNER_WS_PATH: &str = "/ws";
 pub const GUEST_WS_PATH: &str = "/guest-ws";
-pub const TICK_MS: u64 = 20;
-const SAVE_INTERVAL_MS: u64 = 250;
 
 pub struct Shell {
     pub engine: Engine,
+    buf: OutBuf,
     pusher: WsPusher,
-    peers: PeerLinks,
-    /// Connections the engine knows, to notice sockets the runtime has dropped.
-    open: BTreeSet<u32>,
-    outputs: Vec<Output>,
-    save_due: bool,
-    last_save_ms: u64,
+    peers: PeerSender,
+    /// The earliest wake-up already asked of the runtime's timer.
+    armed: Option<u64>,
 }
 
 thread_local! {
@@ -35,138 +32,124 @@ thread_local! {
 
 pub fn start(saved: Option<PersistedState>) {
     let our = hyperware_process_lib::our();
+    let cfg = Config::default();
+    let peers = PeerSender::new(&our.process, cfg.peer_audio_answer_ms);
     let engine = match saved {
-        Some(state) => Engine::restore(state, Config::default(), &our.node, Box::new(OsEntropy)),
-        None => Engine::new(Config::default(), &our.node, Box::new(OsEntropy)),
+        Some(state) => Engine::restore(state, cfg, &our.node, Box::new(OsEntropy)),
+        None => Engine::new(cfg, &our.node, Box::new(OsEntropy)),
     };
-    let shell = Shell {
-        engine,
-        pusher: WsPusher::new(&our.node),
-        peers: PeerLinks::new(&our.process),
-        open: BTreeSet::new(),
-        outputs: Vec::new(),
-        save_due: false,
-        last_save_ms: 0,
-    };
+    let shell = Shell { engine, buf: OutBuf::new(), pusher: WsPusher::new(&our.node), peers, armed: None };
     SHELL.with(|s| *s.borrow_mut() = Some(shell));
+    with(|_| ());
 }
 
-/// Runs `f` on the shell, then carries out whatever the engine asked for.
+/// Runs `f` on the shell, then carries out whatever the engine asked for and makes sure the
+/// runtime wakes the engine at its next timeout.
 pub fn with<R>(f: impl FnOnce(&mut Shell) -> R) -> R {
     SHELL.with(|cell| {
         let mut guard = cell.borrow_mut();
         let shell = guard.as_mut().expect("the shell starts in #[init]");
         let result = f(shell);
         shell.perform_outputs();
+        shell.arm_timer();
         result
     })
 }
 
 impl Shell {
-    pub fn on_ws(&mut self, conn: u32, message_type: WsMessageType, bytes: &mut [u8]) {
+    pub fn on_ws(&mut self, conn: ConnId, message_type: WsMessageType, bytes: &mut [u8]) {
         let now = now_ms();
-        if !self.open.contains(&conn) {
-            // The macro keeps WebSocketOpen to itself; the path the socket was opened on
-            // tells the owner's authenticated socket from a guest's.
-            // A socket the macro does not know was opened before this process (re)started:
-            // the engine answers it with `unknown_connection` and closes it, so the client
-            // reconnects and resumes instead of waiting on a socket nobody reads.
+        if !self.engine.is_open(conn) {
+            // The macro keeps WebSocketOpen to itself; the path the socket was opened on tells
+            // the owner's authenticated socket from a guest's. A socket the runtime does not
+            // list was opened before this process (re)started: the engine answers it with
+            // `unknown_connection` and closes it, so the client reconnects and resumes.
             if let Some(kind) = connection_kind(conn) {
-                if !self.engine.handle_open(now, conn, kind) {
-                    // Over the app's socket cap: the engine queued an error and a close.
+                if self.engine.handle(now, Input::Open { conn, kind }).is_err() {
                     return;
                 }
-                self.open.insert(conn);
             }
         }
-        match message_type {
-            WsMessageType::Text => self.engine.handle_text(now, conn, bytes),
-            WsMessageType::Binary => {
-                if let Ok(relay) = self.engine.handle_binary(now, conn, bytes) {
-                    self.pusher.push_binary(relay.conns, bytes);
-                }
+        let input = match message_type {
+            WsMessageType::Text => Input::Text { conn, text: bytes },
+            WsMessageType::Binary => Input::Binary { conn, frame: bytes },
+            WsMessageType::Close => {
+                self.pusher.forget(conn);
+                Input::Close { conn }
             }
-            WsMessageType::Close => self.closed(now, conn),
-            WsMessageType::Ping | WsMessageType::Pong => {}
-        }
-    }
-
-    fn closed(&mut self, now: u64, conn: u32) {
-        if self.open.remove(&conn) {
-            self.pusher.forget(conn);
-            self.engine.handle_close(now, conn);
-        }
-    }
-
-    pub fn tick(&mut self) {
-        let now = now_ms();
-        self.reap_dropped_sockets(now);
-        self.engine.handle_tick(now);
-        let peers = &mut self.peers;
-        self.engine.flush_peer_batches(|node, batch| peers.send_audio(node, batch));
-        self.save_if_due(now);
-    }
-
-    /// The runtime tells the macro, not us, when a socket ends: compare with its channel list.
-    fn reap_dropped_sockets(&mut self, now: u64) {
-        let Some(server) = hyperware_process_lib::hyperapp::get_server() else { return };
-        let live: BTreeSet<u32> = server.get_ws_channels().into_values().flatten().collect();
-        let gone: Vec<u32> = self.open.difference(&live).copied().collect();
-        for conn in gone {
-            self.closed(now, conn);
-        }
+            WsMessageType::Ping | WsMessageType::Pong => return,
+        };
+        // A refused frame is counted in the engine's metrics; nothing else to do.
+        let _ = self.engine.handle(now, input);
     }
 
     pub fn on_peer_message(&mut self, from_node: &str, body: &[u8]) -> Result<(), String> {
-        self.engine.handle_peer_message(now_ms(), from_node, body).map_err(|refusal| refusal.to_string())
+        self.engine.handle(now_ms(), Input::PeerControl { from: from_node, body }).map_err(|refusal| match refusal {
+            Refusal::Peer(refusal) => refusal.to_string(),
+            other => format!("{other:?}"),
+        })
     }
 
     pub fn on_peer_audio(&mut self, from_node: &str, batch: &mut [u8]) {
-        let pusher = &mut self.pusher;
-        self.engine.handle_peer_audio(now_ms(), from_node, batch, |frame, conns| pusher.push_binary(conns, frame));
+        let _ = self.engine.handle(now_ms(), Input::PeerAudio { from: from_node, batch });
     }
 
     fn perform_outputs(&mut self) {
-        self.engine.drain_outputs(&mut self.outputs);
-
-        for output in self.outputs.drain(..) {
+        while let Some(output) = self.engine.poll_output(&mut self.buf) {
             match output {
-                Output::ToConns { conns, msg } => self.pusher.push_text(&conns, &msg.to_json()),
+                Output::Text => self.pusher.push_text(&self.buf.conns, &self.buf.bytes),
+                Output::Binary => self.pusher.push_binary(&self.buf.conns, &self.buf.bytes),
                 Output::Close { conn } => self.pusher.close(conn),
-                Output::ToPeer { node, envelope } => {
-                    // Only a user's command needs the envelope back on failure (its sender is
-                    // told); events and the like just mark the peer unreachable.
-                    let command = matches!(envelope.msg, PeerMsg::Control { .. }).then(|| envelope.clone());
-                    self.peers.send_control(node, &envelope, move |node| {
-                        let node = node.to_string();
-                        with(|shell| match &command {
-                            Some(envelope) => shell.engine.handle_peer_send_failed(now_ms(), &node, envelope),
-                            None => shell.engine.handle_peer_unreachable(now_ms(), &node),
+                Output::PeerControl { node, request, timeout_ms } => {
+                    self.peers.send_control(self.engine.peer_name(node), &self.buf.bytes, timeout_ms, move |delivery| {
+                        let input = match delivery {
+                            Delivery::Answered => Input::PeerDelivered { request },
+                            Delivery::Failed => Input::PeerSendFailed { request },
+                        };
+                        with(|shell| {
+                            let _ = shell.engine.handle(now_ms(), input);
                         });
                     });
                 }
-                Output::PersistRequested => self.save_due = true,
+                Output::PeerAudio { node } => self.peers.send_audio(node.0, self.engine.peer_name(node), &self.buf.bytes),
+                Output::Persist(state) => state_store::save(&state),
+                Output::ListSockets => {
+                    // Without the server's list there is nothing to compare with.
+                    let Some(live) = live_sockets() else { continue };
+                    self.pusher.retain(&live);
+                    let _ = self.engine.handle(now_ms(), Input::LiveSockets { conns: &live });
+                }
             }
-        }
-        // Checked first so the relay path does not read the clock per frame.
-        if self.save_due {
-            self.save_if_due(now_ms());
         }
     }
 
-    /// Saves before the next message is read, so a crash right after a change (a chat line,
-    /// a role) loses nothing; a burst of changes is coalesced into one save per interval,
-    /// since each save serializes every room.
-    fn save_if_due(&mut self, now: u64) {
-        if self.save_due && now.saturating_sub(self.last_save_ms) >= SAVE_INTERVAL_MS {
-            self.save_due = false;
-            self.last_save_ms = now;
-            state_store::save(&self.engine.persisted());
+    /// Asks the runtime's timer for a wake-up at the engine's next timeout, unless an
+    /// earlier one is already on its way.
+    fn arm_timer(&mut self) {
+        let Some(at) = self.engine.poll_timeout() else { return };
+        if self.armed.is_some_and(|armed| armed <= at) {
+            return;
         }
+        self.armed = Some(at);
+        let wait = at.saturating_sub(now_ms());
+        hyperware_process_lib::hyperapp::spawn(async move {
+            let _ = hyperware_process_lib::hyperapp::sleep(wait).await;
+            with(|shell| {
+                if shell.armed == Some(at) {
+                    shell.armed = None;
+                }
+                let _ = shell.engine.handle(now_ms(), Input::Timeout);
+            });
+        });
     }
 }
 
-fn connection_kind(conn: u32) -> Option<ConnKind> {
+fn live_sockets() -> Option<Vec<ConnId>> {
+    let server = hyperware_process_lib::hyperapp::get_server()?;
+    Some(server.get_ws_channels().into_values().flatten().collect())
+}
+
+fn connection_kind(conn: ConnId) -> Option<ConnKind> {
     let server = hyperware_process_lib::hyperapp::get_server()?;
     let channels = server.get_ws_channels();
     if channels.get(OWNER_WS_PATH).is_some_and(|c| c.contains(&conn)) {

@@ -54,8 +54,8 @@ impl WsPusher {
     }
 
     /// Control messages are rarer; they may allocate.
-    pub fn push_text(&mut self, conns: &[u32], text: &str) {
-        let blob = wit::LazyLoadBlob { mime: None, bytes: text.as_bytes().to_vec() };
+    pub fn push_text(&mut self, conns: &[u32], text: &[u8]) {
+        let blob = wit::LazyLoadBlob { mime: None, bytes: text.to_vec() };
         for &conn in conns {
             wit::send_request(&self.http_server, &push_request(conn, "Text"), None, Some(&blob));
         }
@@ -75,5 +75,10 @@ impl WsPusher {
 
     pub fn forget(&mut self, conn: u32) {
         self.binary.remove(&conn);
+    }
+
+    /// Drops the cached requests of sockets the runtime no longer has.
+    pub fn retain(&mut self, live: &[u32]) {
+        self.binary.retain(|conn, _| live.contains(conn));
     }
 }

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 use voice_chat_engine::audio::{encode_frame, FrameHeader, FLAG_VOICE};
 use voice_chat_engine::protocol::ClientMsg;
-use voice_chat_engine::{Config, ConnKind, Engine, SeededEntropy, ServerMsg, Settings};
+use voice_chat_engine::{Config, ConnKind, Engine, Input, OutBuf, Output, SeededEntropy, ServerMsg, Settings};
 
 /// Counts every allocation and reallocation made by the process.
 struct Counting;
@@ -37,6 +37,7 @@ const S: u32 = 5;
 
 struct Scenario {
     engine: Engine,
+    buf: OutBuf,
     /// (conn, frame bytes) per speaker.
     speakers: Vec<(u32, Vec<u8>)>,
     now: u64,
@@ -53,13 +54,17 @@ fn scenario(remote: u32) -> Scenario {
     let settings = Settings { capacity: 100, guests_allowed: true, guests_may_speak: true, ..Settings::default() };
     let room = engine.create_room(0, settings).unwrap();
     let mut streams = Vec::new();
+    let mut buf = OutBuf::new();
     for c in 1..=(N - remote) {
-        engine.handle_open(0, c, ConnKind::Guest);
+        engine.handle(0, Input::Open { conn: c, kind: ConnKind::Guest }).unwrap();
         let join = ClientMsg::Join { room: room.id.clone(), name: format!("p{c}"), invite: Some(room.invite.clone()), host: None, resume: None };
-        engine.handle_text(0, c, voice_chat_engine::protocol::encode_client(&join, None).as_bytes());
-        while let Some(out) = engine.poll_output() {
-            if let voice_chat_engine::Output::ToConns { msg: ServerMsg::Welcome(w), .. } = out {
-                streams.push((c, w.stream));
+        let text = voice_chat_engine::protocol::encode_client(&join, None);
+        engine.handle(0, Input::Text { conn: c, text: text.as_bytes() }).unwrap();
+        while let Some(out) = engine.poll_output(&mut buf) {
+            if out == Output::Text {
+                if let Ok(ServerMsg::Welcome(w)) = ServerMsg::from_json(std::str::from_utf8(&buf.bytes).unwrap()) {
+                    streams.push((c, w.stream));
+                }
             }
         }
     }
@@ -74,9 +79,9 @@ fn scenario(remote: u32) -> Scenario {
             resume: None,
         };
         let env = voice_chat_engine::PeerEnvelope::new(node, i as u64 + 1, msg);
-        engine.handle_peer_message(0, node, &env.to_bytes()).unwrap();
+        engine.handle(0, Input::PeerControl { from: node, body: &env.to_bytes() }).unwrap();
     }
-    while engine.poll_output().is_some() {}
+    while engine.poll_output(&mut buf).is_some() {}
     let speakers = streams
         .iter()
         .take(S as usize)
@@ -88,29 +93,33 @@ fn scenario(remote: u32) -> Scenario {
             (*c, f)
         })
         .collect();
-    Scenario { engine, speakers, now: 0, peers }
+    Scenario { engine, buf, speakers, now: 0, peers }
 }
 
 impl Scenario {
-    /// One 20 ms round: every speaker sends a frame; the shell's per-recipient push is
-    /// simulated by touching the recipient list; peer batches are flushed.
+    /// One 20 ms round: every speaker sends a frame and the shell polls what it causes (its
+    /// per-recipient push is simulated by touching the recipient list and payload); then
+    /// the timers run.
     fn round(&mut self) -> (u64, u64) {
         self.now += 20;
         let mut delivered = 0u64;
         let mut to_peers = 0u64;
         for (conn, frame) in self.speakers.iter_mut() {
-            if let Ok(relay) = self.engine.handle_binary(self.now, *conn, frame) {
-                delivered += black_box(relay.conns).len() as u64;
-                to_peers += relay.peer_copies as u64;
+            let _ = self.engine.handle(self.now, Input::Binary { conn: *conn, frame });
+            while let Some(o) = self.engine.poll_output(&mut self.buf) {
+                match o {
+                    Output::Binary => delivered += black_box(&self.buf.conns).len() as u64,
+                    Output::PeerAudio { .. } => to_peers += black_box(&self.buf.bytes).len().min(1) as u64,
+                    other => {
+                        black_box(other);
+                    }
+                }
             }
         }
-        self.engine.handle_tick(self.now);
-        while let Some(o) = self.engine.poll_output() {
+        let _ = self.engine.handle(self.now, Input::Timeout);
+        while let Some(o) = self.engine.poll_output(&mut self.buf) {
             black_box(o);
         }
-        self.engine.flush_peer_batches(|node, bytes| {
-            black_box((node, bytes));
-        });
         (delivered, to_peers)
     }
 }

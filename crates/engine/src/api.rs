@@ -42,7 +42,18 @@ impl Engine {
     }
 
     /// Creates a room; the owner (this node) is recorded as its Host.
+    /// Runs an owner command, then settles its outputs as after any input.
+    fn owner<T>(&mut self, now_ms: u64, command: impl FnOnce(&mut Self) -> Result<T, EngineError>) -> Result<T, EngineError> {
+        let result = command(self);
+        self.settle(now_ms);
+        result
+    }
+
     pub fn create_room(&mut self, now_ms: u64, settings: Settings) -> Result<RoomCreated, EngineError> {
+        self.owner(now_ms, |e| e.create_room_now(now_ms, settings))
+    }
+
+    fn create_room_now(&mut self, now_ms: u64, settings: Settings) -> Result<RoomCreated, EngineError> {
         if self.rooms.len() >= self.cfg.max_rooms {
             return Err(EngineError::new(ErrorCode::TooManyRooms));
         }
@@ -90,12 +101,12 @@ impl Engine {
     }
 
     pub fn update_settings(&mut self, now_ms: u64, room: &str, patch: SettingsPatch) -> Result<Settings, EngineError> {
-        self.room_command(now_ms, room, Authority::Owner, ClientMsg::UpdateSettings { settings: patch })?;
+        self.owner(now_ms, |e| e.room_command(now_ms, room, Authority::Owner, ClientMsg::UpdateSettings { settings: patch }))?;
         Ok(self.room_ref(room)?.settings.clone())
     }
 
     pub fn close_room(&mut self, now_ms: u64, room: &str) -> Result<(), EngineError> {
-        self.room_command(now_ms, room, Authority::Owner, ClientMsg::CloseRoom {})
+        self.owner(now_ms, |e| e.room_command(now_ms, room, Authority::Owner, ClientMsg::CloseRoom {}))
     }
 
     pub fn invite(&self, room: &str) -> Result<String, EngineError> {
@@ -103,35 +114,37 @@ impl Engine {
     }
 
     /// A new invite token; the old one stops working (people already in stay).
-    pub fn rotate_invite(&mut self, _now_ms: u64, room: &str) -> Result<String, EngineError> {
-        self.room_ref(room)?;
-        let token = self.fresh_id();
-        self.rooms.get_mut(room).expect("checked").invite = token.clone();
-        self.out.mark_dirty();
-        Ok(token)
+    pub fn rotate_invite(&mut self, now_ms: u64, room: &str) -> Result<String, EngineError> {
+        self.owner(now_ms, |e| {
+            e.room_ref(room)?;
+            let token = e.fresh_id();
+            e.rooms.get_mut(room).expect("checked").invite = token.clone();
+            e.out.mark_dirty();
+            Ok(token)
+        })
     }
 
     pub fn set_role(&mut self, now_ms: u64, room: &str, participant: &str, role: Role) -> Result<(), EngineError> {
         let msg = ClientMsg::SetRole { participant: participant.to_string(), role };
-        self.room_command(now_ms, room, Authority::Owner, msg)
+        self.owner(now_ms, |e| e.room_command(now_ms, room, Authority::Owner, msg))
     }
 
     pub fn kick(&mut self, now_ms: u64, room: &str, participant: &str) -> Result<(), EngineError> {
-        self.room_command(now_ms, room, Authority::Owner, ClientMsg::Kick { participant: participant.to_string() })
+        self.owner(now_ms, |e| e.room_command(now_ms, room, Authority::Owner, ClientMsg::Kick { participant: participant.to_string() }))
     }
 
     pub fn mute(&mut self, now_ms: u64, room: &str, participant: &str, muted: bool) -> Result<(), EngineError> {
         let participant: ParticipantId = participant.to_string();
         let msg = if muted { ClientMsg::Mute { participant } } else { ClientMsg::Unmute { participant } };
-        self.room_command(now_ms, room, Authority::Owner, msg)
+        self.owner(now_ms, |e| e.room_command(now_ms, room, Authority::Owner, msg))
     }
 
     pub fn mute_all(&mut self, now_ms: u64, room: &str) -> Result<(), EngineError> {
-        self.room_command(now_ms, room, Authority::Owner, ClientMsg::MuteAll {})
+        self.owner(now_ms, |e| e.room_command(now_ms, room, Authority::Owner, ClientMsg::MuteAll {}))
     }
 
     pub fn clear_chat(&mut self, now_ms: u64, room: &str) -> Result<(), EngineError> {
-        self.room_command(now_ms, room, Authority::Owner, ClientMsg::ClearChat {})
+        self.owner(now_ms, |e| e.room_command(now_ms, room, Authority::Owner, ClientMsg::ClearChat {}))
     }
 
     pub fn chat_history(&self, room: &str) -> Result<Vec<ChatMessage>, EngineError> {

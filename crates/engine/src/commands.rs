@@ -1,7 +1,10 @@
 //! Room commands shared by the three ways in: local sockets, peer nodes, the owner's HTTP API.
 //! Each checks permission and input first and changes nothing when it refuses.
 
-use crate::engine::{ConnKind, Engine, Membership, Output};
+use crate::effects::Effects;
+use crate::engine::{Engine, Membership};
+use crate::io::ConnKind;
+use crate::timers::Timer;
 use crate::error::{EngineError, ErrorCode};
 use crate::event_log::Since;
 use crate::protocol::{
@@ -142,6 +145,7 @@ impl Engine {
                 let p = &mut room.participants[i];
                 let started = p.typing_until.is_none();
                 p.typing_until = Some(now + typing_ttl);
+                self.timers.arm(Timer::Indicators, now + typing_ttl);
                 if started {
                     let participant = p.id.clone();
                     out.announce(room, now, Presence::Typing { participant, typing: true });
@@ -291,7 +295,7 @@ impl Engine {
                     c.membership = None;
                     let close = matches!(how, Removal::Left(LeaveReason::Kicked) | Removal::Ghost);
                     if close {
-                        self.out.queue.push_back(Output::Close { conn });
+                        self.out.close(conn);
                     }
                 }
             }
@@ -460,7 +464,7 @@ impl Engine {
             if let Some(c) = self.conns.get_mut(&old) {
                 c.membership = None;
             }
-            self.out.queue.push_back(Output::Close { conn: old });
+            self.out.close(old);
         }
         if let Some(c) = self.conns.get_mut(&conn) {
             c.membership = Some(Membership::Local { room: room.clone(), stream: outcome.welcome.stream });
@@ -480,7 +484,7 @@ fn local_conn(location: &Location) -> Option<ConnId> {
     }
 }
 
-fn set_role(out: &mut crate::engine::Outbox, room: &mut Room, now: u64, idx: usize, role: Role, by: Option<String>) {
+fn set_role(out: &mut Effects, room: &mut Room, now: u64, idx: usize, role: Role, by: Option<String>) {
     room.participants[idx].role = role;
     room.record_role(idx);
     let pid = room.participants[idx].id.clone();
@@ -496,7 +500,7 @@ fn set_role(out: &mut crate::engine::Outbox, room: &mut Room, now: u64, idx: usi
     out.emit(room, now, Event::RoleChanged { participant: pid, role, by });
 }
 
-fn set_muted(out: &mut crate::engine::Outbox, room: &mut Room, now: u64, idx: usize, muted: bool, by: Option<String>) {
+fn set_muted(out: &mut Effects, room: &mut Room, now: u64, idx: usize, muted: bool, by: Option<String>) {
     if room.participants[idx].muted == muted {
         return;
     }
@@ -508,7 +512,7 @@ fn set_muted(out: &mut crate::engine::Outbox, room: &mut Room, now: u64, idx: us
     out.emit(room, now, Event::Muted { participant, muted, by });
 }
 
-fn stop_speaking(out: &mut crate::engine::Outbox, room: &mut Room, now: u64, idx: usize) {
+fn stop_speaking(out: &mut Effects, room: &mut Room, now: u64, idx: usize) {
     if room.participants[idx].speaking.reset() {
         let participant = room.participants[idx].id.clone();
         out.announce(room, now, Presence::Speaking { participant, speaking: false });
@@ -516,7 +520,7 @@ fn stop_speaking(out: &mut crate::engine::Outbox, room: &mut Room, now: u64, idx
 }
 
 /// The host left: a moderator takes over, else the longest-present speaker.
-fn hand_over(out: &mut crate::engine::Outbox, room: &mut Room, now: u64, gone: &Participant) {
+fn hand_over(out: &mut Effects, room: &mut Room, now: u64, gone: &Participant) {
     let successor = room
         .participants
         .iter()

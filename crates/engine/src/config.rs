@@ -40,8 +40,25 @@ pub struct Config {
     pub audio_rate: RateLimit,
     /// Per peer node: all its users' control messages together.
     pub peer_rate: RateLimit,
-    /// Heartbeat to hosts of rooms we proxy, and probe interval while one is unreachable.
+    /// Heartbeat to hosts of rooms we proxy, and probe interval while one is unreachable;
+    /// also how long a proxied room's sync request may go unanswered before it is repeated.
     pub peer_heartbeat_ms: u64,
+    /// How long a peer has to answer a control request.
+    pub peer_control_timeout_ms: u64,
+    /// Sends of a control request after the first before its peer counts as unreachable: a
+    /// node that just restarted loses its first messages for 5–10 s while its new key
+    /// propagates (docs/hyperware runtime notes), so one lost answer must not cut the link.
+    pub peer_control_retries: u32,
+    /// Wait before the first retry of a control request; doubled for each one after.
+    pub peer_retry_base_ms: u64,
+    /// How long the runtime waits for the (ignored) answer to an audio batch.
+    pub peer_audio_answer_ms: u64,
+    /// At most one save per this interval; the first change after a quiet interval is saved
+    /// before the next input, later ones in a burst together at the end of the interval.
+    pub save_interval_ms: u64,
+    /// How often the shell is asked which sockets the runtime still has (it drops sockets
+    /// without telling the process).
+    pub socket_check_ms: u64,
 }
 
 impl Default for Config {
@@ -68,6 +85,12 @@ impl Default for Config {
             audio_rate: RateLimit { burst: 100, per_second: 60 },
             peer_rate: RateLimit { burst: 400, per_second: 200 },
             peer_heartbeat_ms: 10_000,
+            peer_control_timeout_ms: 5_000,
+            peer_control_retries: 2,
+            peer_retry_base_ms: 1_000,
+            peer_audio_answer_ms: 2_000,
+            save_interval_ms: 250,
+            socket_check_ms: 100,
         }
     }
 }

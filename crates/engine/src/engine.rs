@@ -1,43 +1,25 @@
 //! The engine: state plus the input handlers of the sans-IO API (see the crate docs).
 
 use crate::config::Config;
+use crate::effects::Effects;
 use crate::error::{EngineError, ErrorCode};
 use crate::event_log::EventLog;
 use crate::ids::{new_id, Entropy};
+use crate::io::{ConnKind, Input, OutBuf, Output, PeerId, Refusal};
 use crate::limits::TokenBucket;
-pub(crate) use crate::outbox::{Outbox, PeerLink};
 use crate::loudest::LoudestSet;
 use crate::metrics::Metrics;
-use crate::peer::{PeerEnvelope, PeerMsg};
+use crate::outbox::{Outbox, Pending};
+use crate::peer::{HeldParticipants, PeerMsg};
+use crate::peer_links::{AfterFailure, PeerLinks, RetryPolicy};
 use crate::persist::{PersistedRoom, PersistedState, PERSISTED_VERSION};
 use crate::protocol::{decode_client, ClientMsg, Presence, ServerMsg, Snapshot};
 use crate::room::{Location, Room};
+use crate::save::{SaveNow, SaveSchedule};
 use crate::speaking::SpeakingParams;
+use crate::timers::{Timer, Timers};
 use crate::ConnId;
 use std::collections::{BTreeMap, VecDeque};
-
-/// What the shell must do, in order.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Output {
-    /// Push `msg.to_json()` as a Text message to each connection.
-    ToConns { conns: Vec<ConnId>, msg: ServerMsg },
-    /// Close this WebSocket (after the messages queued before it).
-    Close { conn: ConnId },
-    /// Send `envelope.to_bytes()` to this process on `node` as a request that expects a
-    /// response (any answer will do); on `offline`/`timeout` call `handle_peer_send_failed`.
-    ToPeer { node: String, envelope: PeerEnvelope },
-    /// Persistent state changed: save `persisted()` (soon; debouncing is fine).
-    PersistRequested,
-}
-
-/// How a WebSocket was opened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConnKind {
-    /// The authenticated path: the node owner.
-    Owner,
-    /// The unauthenticated path: must show the room's invite token.
-    Guest,
-}
 
 #[derive(Debug, Clone)]
 pub(crate) enum Membership {
@@ -94,12 +76,12 @@ pub struct Engine {
     pub(crate) conns: BTreeMap<ConnId, Conn>,
     /// Rooms hosted elsewhere, by host node, then room id.
     pub(crate) proxies: BTreeMap<String, BTreeMap<String, ProxyRoom>>,
-    pub(crate) out: Outbox,
+    pub(crate) out: Effects,
+    pub(crate) timers: Timers,
     pub(crate) scratch_conns: Vec<ConnId>,
     pub(crate) scratch_room: String,
     pub(crate) scratch_host: String,
-    pub(crate) last_sweep_ms: u64,
-    pub(crate) last_heartbeat_ms: u64,
+    scratch_requests: Vec<u64>,
     pub(crate) next_join_ref: u64,
     pub(crate) frame_counter: u64,
 }
@@ -108,27 +90,28 @@ impl Engine {
     /// A fresh engine for `our_node` (the node's name, e.g. `alice.os`).
     pub fn new(cfg: Config, our_node: &str, mut entropy: Box<dyn Entropy>) -> Self {
         let session = new_id(entropy.as_mut());
-        let peer_rate = cfg.peer_rate;
+        let retry = RetryPolicy { retries: cfg.peer_control_retries, base_ms: cfg.peer_retry_base_ms };
+        let mut timers = Timers::default();
+        timers.set(Timer::Sweep, Some(cfg.sweep_interval_ms));
+        timers.set(Timer::Heartbeat, Some(cfg.peer_heartbeat_ms));
         Self {
+            out: Effects {
+                queue: Outbox::new(),
+                peers: PeerLinks::new(session, cfg.peer_rate, retry),
+                metrics: Metrics::default(),
+                save: SaveSchedule::new(cfg.save_interval_ms),
+            },
             cfg,
             our_node: our_node.to_string(),
             entropy,
             rooms: BTreeMap::new(),
             conns: BTreeMap::new(),
             proxies: BTreeMap::new(),
-            out: Outbox {
-                queue: VecDeque::new(),
-                session,
-                peers: BTreeMap::new(),
-                metrics: Metrics::default(),
-                dirty: false,
-                peer_rate,
-            },
+            timers,
             scratch_conns: Vec::with_capacity(256),
             scratch_room: String::with_capacity(32),
             scratch_host: String::with_capacity(64),
-            last_sweep_ms: 0,
-            last_heartbeat_ms: 0,
+            scratch_requests: Vec::new(),
             next_join_ref: 0,
             frame_counter: 0,
         }
@@ -161,9 +144,8 @@ impl Engine {
         engine
     }
 
-    /// The state to save (the shell calls this after `Output::PersistRequested`).
-    pub fn persisted(&mut self) -> PersistedState {
-        self.out.dirty = false;
+    /// The state to save (also carried by [`Output::Persist`]).
+    pub fn persisted(&self) -> PersistedState {
         PersistedState {
             version: PERSISTED_VERSION,
             rooms: self
@@ -191,14 +173,123 @@ impl Engine {
         &self.our_node
     }
 
-    /// Next output for the shell, oldest first.
-    pub fn poll_output(&mut self) -> Option<Output> {
-        self.out.queue.pop_front()
+    /// The node behind an interned peer id of an output.
+    pub fn peer_name(&self, id: PeerId) -> &str {
+        &self.out.peers.get(id).name
     }
 
-    /// Moves all pending outputs into `into` (keeps its capacity).
-    pub fn drain_outputs(&mut self, into: &mut Vec<Output>) {
-        into.extend(self.out.queue.drain(..));
+    /// Whether this socket is open as far as the engine knows (the shell sends
+    /// [`Input::Open`] for one it does not know, if the runtime has it).
+    pub fn is_open(&self, conn: ConnId) -> bool {
+        self.conns.contains_key(&conn)
+    }
+
+    /// Takes one input; what it causes comes out of [`Engine::poll_output`].
+    pub fn handle(&mut self, now_ms: u64, input: Input) -> Result<(), Refusal> {
+        let result = match input {
+            Input::Open { conn, kind } => {
+                if self.open(now_ms, conn, kind) {
+                    Ok(())
+                } else {
+                    Err(Refusal::SocketLimit)
+                }
+            }
+            Input::Text { conn, text } => {
+                self.text(now_ms, conn, text);
+                Ok(())
+            }
+            Input::Binary { conn, frame } => self.binary(now_ms, conn, frame).map_err(Refusal::Frame),
+            Input::Close { conn } => {
+                self.close(now_ms, conn);
+                Ok(())
+            }
+            Input::LiveSockets { conns } => {
+                let gone: Vec<ConnId> = self.conns.keys().filter(|c| !conns.contains(c)).copied().collect();
+                for conn in gone {
+                    self.close(now_ms, conn);
+                }
+                Ok(())
+            }
+            Input::PeerControl { from, body } => self.peer_control_input(now_ms, from, body).map_err(Refusal::Peer),
+            Input::PeerAudio { from, batch } => {
+                self.peer_audio(now_ms, from, batch);
+                Ok(())
+            }
+            Input::PeerDelivered { request } => {
+                self.out.peers.delivered(request);
+                Ok(())
+            }
+            Input::PeerSendFailed { request } => {
+                self.peer_send_failed(now_ms, request);
+                Ok(())
+            }
+            Input::Timeout => {
+                self.on_timeout(now_ms);
+                Ok(())
+            }
+        };
+        self.settle(now_ms);
+        result
+    }
+
+    /// The end of every input: audio gathered for peers leaves at once (one batch per peer
+    /// holding only frames of this input), and a save is queued or scheduled.
+    pub(crate) fn settle(&mut self, now_ms: u64) {
+        let Effects { queue, peers, save, .. } = &mut self.out;
+        for id in peers.pending_audio.drain(..) {
+            queue.push(Pending::PeerAudio(id));
+        }
+        match save.decide(now_ms) {
+            SaveNow::Nothing => {}
+            SaveNow::Save => queue.push(Pending::Persist),
+            SaveNow::Later(at) => self.timers.arm(Timer::Save, at),
+        }
+    }
+
+    /// The earliest time [`Input::Timeout`] is due, if any timer is armed.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        self.timers.next()
+    }
+
+    /// The next thing for the shell to do, oldest first; its payload is written into `buf`
+    /// (whose memory is reused: no allocation per audio frame).
+    pub fn poll_output(&mut self, buf: &mut OutBuf) -> Option<Output> {
+        loop {
+            let pending = self.out.queue.pop()?;
+            buf.bytes.clear();
+            buf.conns.clear();
+            match pending {
+                Pending::Text { conns, msg } => {
+                    buf.conns.extend_from_slice(&conns);
+                    buf.bytes.extend_from_slice(msg.to_json().as_bytes());
+                    return Some(Output::Text);
+                }
+                Pending::Binary { bytes, conns } => {
+                    let (frame, to) = self.out.queue.frame(bytes, conns);
+                    buf.bytes.extend_from_slice(frame);
+                    buf.conns.extend_from_slice(to);
+                    return Some(Output::Binary);
+                }
+                Pending::Close(conn) => return Some(Output::Close { conn }),
+                Pending::PeerControl(request) => {
+                    // Answered or given up while it waited: nothing to send.
+                    let Some(f) = self.out.peers.in_flight(request) else { continue };
+                    serde_json::to_writer(&mut buf.bytes, &f.envelope).expect("peer messages serialize");
+                    return Some(Output::PeerControl { node: f.node, request, timeout_ms: self.cfg.peer_control_timeout_ms });
+                }
+                Pending::PeerAudio(id) => {
+                    let link = self.out.peers.get_mut(id);
+                    if link.batch.is_empty() {
+                        continue;
+                    }
+                    buf.bytes.extend_from_slice(&link.batch);
+                    link.batch.clear();
+                    return Some(Output::PeerAudio { node: id });
+                }
+                Pending::Persist => return Some(Output::Persist(self.persisted())),
+                Pending::ListSockets => return Some(Output::ListSockets),
+            }
+        }
     }
 
     /// Counters, with the gauges filled in.
@@ -223,18 +314,20 @@ impl Engine {
         new_id(self.entropy.as_mut())
     }
 
-    /// A WebSocket opened.
     /// A WebSocket opened. Returns false, after queueing an error and a close for it, when
     /// the app is at `max_connections`.
-    pub fn handle_open(&mut self, now_ms: u64, conn: ConnId, kind: ConnKind) -> bool {
+    fn open(&mut self, now_ms: u64, conn: ConnId, kind: ConnKind) -> bool {
         if self.conns.contains_key(&conn) {
-            self.handle_close(now_ms, conn);
+            self.close(now_ms, conn);
         }
         if self.conns.len() >= self.cfg.max_connections {
             self.out.metrics.connections_refused += 1;
             self.out.error(conn, &EngineError::new(ErrorCode::TooManyConnections), None);
-            self.out.queue.push_back(Output::Close { conn });
+            self.out.close(conn);
             return false;
+        }
+        if self.conns.is_empty() {
+            self.timers.arm(Timer::SocketCheck, now_ms + self.cfg.socket_check_ms);
         }
         self.conns.insert(
             conn,
@@ -253,7 +346,7 @@ impl Engine {
 
     /// A WebSocket closed (by either side). Its participant stays, reconnecting, until it
     /// resumes or the presence timeout removes it.
-    pub fn handle_close(&mut self, now_ms: u64, conn: ConnId) {
+    fn close(&mut self, now_ms: u64, conn: ConnId) {
         let Some(c) = self.conns.remove(&conn) else { return };
         match c.membership {
             Some(Membership::Local { room, stream }) => self.detach_local(now_ms, &room, stream, conn),
@@ -276,11 +369,11 @@ impl Engine {
     }
 
     /// A text message from a WebSocket.
-    pub fn handle_text(&mut self, now_ms: u64, conn: ConnId, text: &[u8]) {
+    fn text(&mut self, now_ms: u64, conn: ConnId, text: &[u8]) {
         self.out.metrics.control_in += 1;
         let Some(c) = self.conns.get_mut(&conn) else {
             self.out.error(conn, &EngineError::new(ErrorCode::UnknownConnection), None);
-            self.out.queue.push_back(Output::Close { conn });
+            self.out.close(conn);
             return;
         };
         c.last_seen_ms = now_ms;
@@ -378,11 +471,47 @@ impl Engine {
         Ok(())
     }
 
-    /// The clock: call every ~20 ms (with the peer-batch flush). Expires typing and speaking
-    /// indicators, sweeps ghosts every `sweep_interval_ms`, heartbeats hosts of proxied rooms.
-    pub fn handle_tick(&mut self, now_ms: u64) {
+    /// Runs every timer that is due and re-arms it.
+    fn on_timeout(&mut self, now_ms: u64) {
+        for timer in self.timers.take_due(now_ms) {
+            match timer {
+                Timer::Indicators => self.expire_indicators(now_ms),
+                Timer::Sweep => {
+                    self.timers.set(Timer::Sweep, Some(now_ms + self.cfg.sweep_interval_ms));
+                    self.sweep(now_ms);
+                }
+                Timer::Heartbeat => {
+                    self.timers.set(Timer::Heartbeat, Some(now_ms + self.cfg.peer_heartbeat_ms));
+                    self.heartbeat(now_ms);
+                }
+                // `settle` saves or re-arms.
+                Timer::Save => {}
+                Timer::SocketCheck => {
+                    if !self.conns.is_empty() {
+                        self.out.queue.push(Pending::ListSockets);
+                        self.timers.arm(Timer::SocketCheck, now_ms + self.cfg.socket_check_ms);
+                    }
+                }
+                Timer::ControlRetry => {
+                    let mut due = std::mem::take(&mut self.scratch_requests);
+                    if let Some(next) = self.out.peers.due_retries(now_ms, &mut due) {
+                        self.timers.arm(Timer::ControlRetry, next);
+                    }
+                    for request in due.drain(..) {
+                        self.out.queue.push(Pending::PeerControl(request));
+                    }
+                    self.scratch_requests = due;
+                }
+                Timer::SyncRetry => self.retry_syncs(now_ms),
+            }
+        }
+    }
+
+    /// Typing and speaking indicators that ran out are turned off; the timer is armed for
+    /// the next one to run out.
+    fn expire_indicators(&mut self, now_ms: u64) {
         let params = self.speaking_params();
-        let Engine { rooms, out, .. } = self;
+        let Engine { rooms, out, timers, .. } = self;
         for room in rooms.values_mut() {
             let mut changes = Vec::new();
             for p in room.participants.iter_mut() {
@@ -393,34 +522,50 @@ impl Engine {
                 if let Some(s) = p.speaking.on_time(params, now_ms) {
                     changes.push(Presence::Speaking { participant: p.id.clone(), speaking: s });
                 }
+                if let Some(until) = p.typing_until {
+                    timers.arm(Timer::Indicators, until);
+                }
+                if let Some(off) = p.speaking.off_at(params) {
+                    timers.arm(Timer::Indicators, off);
+                }
             }
             for c in changes {
                 out.announce(room, now_ms, c);
             }
         }
-        if now_ms.saturating_sub(self.last_sweep_ms) >= self.cfg.sweep_interval_ms {
-            self.last_sweep_ms = now_ms;
-            self.sweep(now_ms);
+    }
+
+    /// Tells the host of each room we proxy which of its participants we still hold.
+    fn heartbeat(&mut self, now_ms: u64) {
+        let beats: Vec<(String, Vec<HeldParticipants>)> = self
+            .proxies
+            .iter()
+            .filter(|(_, rooms)| !rooms.is_empty())
+            .map(|(host, rooms)| {
+                let held = rooms
+                    .iter()
+                    .map(|(room, p)| HeldParticipants {
+                        room: room.clone(),
+                        participants: p.members.iter().filter_map(|m| m.participant.clone()).collect(),
+                    })
+                    .collect();
+                (host.clone(), held)
+            })
+            .collect();
+        for (host, rooms) in beats {
+            self.out.send_peer(&host, now_ms, PeerMsg::Heartbeat { rooms });
         }
-        if now_ms.saturating_sub(self.last_heartbeat_ms) >= self.cfg.peer_heartbeat_ms {
-            self.last_heartbeat_ms = now_ms;
-            let beats: Vec<(String, Vec<crate::peer::HeldParticipants>)> = self
-                .proxies
-                .iter()
-                .filter(|(_, rooms)| !rooms.is_empty())
-                .map(|(host, rooms)| {
-                    let held = rooms
-                        .iter()
-                        .map(|(room, p)| crate::peer::HeldParticipants {
-                            room: room.clone(),
-                            participants: p.members.iter().filter_map(|m| m.participant.clone()).collect(),
-                        })
-                        .collect();
-                    (host.clone(), held)
-                })
-                .collect();
-            for (host, rooms) in beats {
-                self.out.send_peer(&host, now_ms, PeerMsg::Heartbeat { rooms });
+    }
+
+    /// A control request was not answered: try again later, or after the last try call the
+    /// peer unreachable.
+    fn peer_send_failed(&mut self, now_ms: u64, request: u64) {
+        match self.out.peers.failed(request, now_ms) {
+            AfterFailure::Unknown => {}
+            AfterFailure::RetryAt(at) => self.timers.arm(Timer::ControlRetry, at),
+            AfterFailure::GaveUp { node, envelope } => {
+                let node = self.out.peers.get(node).name.clone();
+                self.peer_gave_up(now_ms, &node, &envelope);
             }
         }
     }

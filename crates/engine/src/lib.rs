@@ -1,107 +1,112 @@
 //! Sans-IO room engine of voice-chat (wire formats: docs/protocol.md).
 //!
-//! The engine never touches the runtime, a clock or OS randomness: the process shell feeds
-//! it inputs with the current time (`now_ms`, any monotonic millisecond clock) and carries out
-//! the [`Output`]s. Randomness (ids, tokens) comes from the [`Entropy`] the shell passes in.
+//! The engine never touches the runtime, a clock or OS randomness. It is a state machine with
+//! one I/O contract (the shape of str0m and quinn-proto):
+//!
+//! - [`Engine::handle`]`(now_ms, input)` for everything that happens outside: a socket opened,
+//!   sent text or binary, or closed ([`Input::Open`], [`Input::Text`], [`Input::Binary`],
+//!   [`Input::Close`]); the runtime's list of live sockets ([`Input::LiveSockets`]); a peer
+//!   node's control request or audio batch ([`Input::PeerControl`], [`Input::PeerAudio`]); the
+//!   outcome of a control request we sent ([`Input::PeerDelivered`], [`Input::PeerSendFailed`]);
+//!   and the timer ([`Input::Timeout`]). `now_ms` is any monotonic millisecond clock.
+//! - [`Engine::poll_output`]`(&mut buf)`, drained after every input until `None`: each
+//!   [`Output`] is one thing for the shell to do, with its payload written into the caller's
+//!   reusable [`OutBuf`] (so the audio path allocates nothing): push text or an audio frame to
+//!   sockets, close a socket, send a control request or an audio batch to a peer node, save
+//!   the state, or report the live sockets.
+//! - [`Engine::poll_timeout`]: when to send [`Input::Timeout`], from one timer table (presence
+//!   sweep, heartbeat, typing/speaking indicators, save coalescing, control retries, sync
+//!   retries, socket checks).
+//!
+//! The owner's HTTP commands (`create_room`, `list_rooms`, `room_snapshot`, `update_settings`,
+//! `close_room`, `invite`, `rotate_invite`, `set_role`, `kick`, `mute`, `mute_all`,
+//! `clear_chat`, `chat_history`, `events_since`, `metrics`) are typed methods that answer at
+//! once; what they cause comes out of `poll_output` too. Errors are [`EngineError`] with a
+//! stable code and [`EngineError::http_status`]. Randomness (ids, tokens) comes from the
+//! [`Entropy`] the shell passes in.
+//!
+//! Every rule is here, with native tests: retrying a control request (after 1 s, then 2 s)
+//! and calling its peer unreachable only after every try failed, coalescing saves, which
+//! sockets are open, and when audio for a peer leaves (at once, one batch per peer per input).
 //!
 //! # How the shell drives it
 //!
-//! 1. Start: `Engine::new(Config::default(), our_node, Box::new(os_entropy))`, or
-//!    `Engine::restore(PersistedState::from_bytes(saved)?, config, our_node, entropy)` when
-//!    state was saved before.
-//! 2. Inputs (each may queue outputs):
-//!    - `handle_open(now, channel_id, ConnKind::Owner | ConnKind::Guest)` on `WebSocketOpen`
-//!      (Owner for the authenticated `/ws`, Guest for `/guest-ws`); `handle_close(now, id)`
-//!      on `WebSocketClose`.
-//!    - `handle_text(now, id, bytes)` for a Text push.
-//!    - `handle_binary(now, id, &mut bytes) -> Result<Relay, DropReason>` for a Binary push:
-//!      on `Ok(relay)`, push the (now rewritten) `bytes` as Binary to every id in
-//!      `relay.conns` — this path does not allocate; an ack yields an empty relay; `Err` is
-//!      already counted in the metrics, just drop the frame.
-//!    - `handle_peer_message(now, source_node, body)` for a peer control request (answer
-//!      the request with any empty response right away: the answer is only a delivery ack).
-//!    - `handle_peer_audio(now, source_node, &mut blob, |frame, conns| push frame to conns)`
-//!      for a peer audio batch.
-//!    - `handle_peer_send_failed(now, node, &envelope)` when a `ToPeer` request failed
-//!      (offline/timeout); it calls `handle_peer_unreachable(now, node)` and tells the user
-//!      whose command was lost.
-//!    - `handle_tick(now)` every 20 ms, then `flush_peer_batches(|node, bytes| send bytes to
-//!      node fire-and-forget)`.
-//!    - The owner's HTTP API: `create_room`, `list_rooms`, `room_snapshot`, `update_settings`,
-//!      `close_room`, `invite`, `rotate_invite`, `set_role`, `kick`, `mute`, `mute_all`,
-//!      `clear_chat`, `chat_history`, `events_since`, `metrics`. Errors are [`EngineError`]
-//!      with a stable code and [`EngineError::http_status`].
-//! 3. After every input, drain `poll_output()` until `None` and do, in order:
-//!    - `Output::ToConns { conns, msg }`: push `msg.to_json()` as Text to each.
-//!    - `Output::Close { conn }`: close that WebSocket.
-//!    - `Output::ToPeer { node, envelope }`: send `envelope.to_bytes()` to
-//!      `voice-chat:voice-chat:template.os` on `node` with `expects_response` (a few seconds);
-//!      on failure call `handle_peer_send_failed`.
-//!    - `Output::PersistRequested`: save `engine.persisted().to_bytes()` (may be debounced).
-//!
-//! Peer audio batches are fire-and-forget: losing one loses 20 ms of audio, nothing else.
-//!
-//! # Example
-//!
 //! ```
-//! use voice_chat_engine::{Config, ConnKind, Engine, Output, SeededEntropy, ServerMsg, Settings};
+//! use voice_chat_engine::{Config, ConnKind, Engine, Input, OutBuf, Output, SeededEntropy, ServerMsg, Settings};
 //!
 //! // The shell uses the runtime's randomness; a seeded source keeps this example repeatable.
 //! let mut engine = Engine::new(Config::default(), "alice.os", Box::new(SeededEntropy::new(1)));
+//! let mut buf = OutBuf::new();
 //! let room = engine.create_room(0, Settings::default()).unwrap();
 //!
-//! engine.handle_open(10, 7, ConnKind::Owner);
+//! engine.handle(10, Input::Open { conn: 7, kind: ConnKind::Owner }).unwrap();
 //! let join = format!(r#"{{"v":1,"type":"join","room":"{}","name":"Alice"}}"#, room.id);
-//! engine.handle_text(10, 7, join.as_bytes());
+//! engine.handle(10, Input::Text { conn: 7, text: join.as_bytes() }).unwrap();
 //!
 //! let mut welcomed = false;
-//! while let Some(output) = engine.poll_output() {
+//! while let Some(output) = engine.poll_output(&mut buf) {
 //!     match output {
-//!         Output::ToConns { conns, msg } => {
-//!             let text = msg.to_json(); // push `text` to every channel in `conns`
-//!             welcomed |= matches!(msg, ServerMsg::Welcome(_)) && conns == [7] && text.contains("\"v\":1");
+//!         // Push buf.bytes as Text to every channel in buf.conns.
+//!         Output::Text => {
+//!             let msg = ServerMsg::from_json(std::str::from_utf8(&buf.bytes).unwrap()).unwrap();
+//!             welcomed |= matches!(msg, ServerMsg::Welcome(_)) && buf.conns == [7];
 //!         }
-//!         Output::Close { .. } | Output::ToPeer { .. } => {}
-//!         Output::PersistRequested => {
-//!             let _bytes = engine.persisted().to_bytes(); // save with set-state
+//!         // Push buf.bytes as Binary to every channel in buf.conns.
+//!         Output::Binary => {}
+//!         Output::Close { conn: _ } => {}
+//!         // Send buf.bytes to `engine.peer_name(node)`; report PeerDelivered or PeerSendFailed.
+//!         Output::PeerControl { node: _, request: _, timeout_ms: _ } => {}
+//!         // Send buf.bytes to `engine.peer_name(node)`, fire and forget.
+//!         Output::PeerAudio { node: _ } => {}
+//!         Output::Persist(state) => {
+//!             let _bytes = state.to_bytes(); // save it
 //!         }
+//!         // Answer with Input::LiveSockets { conns: <the runtime's channel ids> }.
+//!         Output::ListSockets => {}
 //!     }
 //! }
 //! assert!(welcomed);
 //!
-//! // Every 20 ms:
-//! engine.handle_tick(30);
-//! engine.flush_peer_batches(|_node, _batch| { /* one fire-and-forget request per peer */ });
+//! // Wake the engine when it asks to be woken.
+//! let at = engine.poll_timeout().expect("a socket is open, so the socket check is armed");
+//! engine.handle(at, Input::Timeout).unwrap();
+//! assert_eq!(engine.poll_output(&mut buf), Some(Output::ListSockets));
 //! ```
 
 pub mod api;
 pub mod audio;
-pub mod commands;
+mod commands;
 pub mod config;
+mod effects;
 pub mod engine;
 pub mod error;
 pub mod event_log;
 pub mod ids;
+pub mod io;
 pub mod limits;
 pub mod loudest;
 pub mod metrics;
-pub mod outbox;
+mod outbox;
 pub mod peer;
+mod peer_links;
 pub mod peering;
 pub mod persist;
 pub mod protocol;
-pub mod relay;
+mod relay;
 pub mod roles;
 pub mod room;
+mod save;
 pub mod seen_window;
 pub mod speaking;
+mod timers;
 
 /// The runtime's WebSocket channel id.
 pub type ConnId = u32;
 
 pub use api::{EventsSince, RoomCreated, RoomSummary};
 pub use config::Config;
-pub use engine::{ConnKind, Engine, Output};
+pub use engine::Engine;
+pub use io::{ConnKind, Input, OutBuf, Output, PeerId, Refusal};
 pub use error::{EngineError, ErrorCode};
 pub use event_log::Since;
 pub use ids::{Entropy, SeededEntropy};
@@ -110,5 +115,4 @@ pub use peer::{PeerEnvelope, PeerMsg};
 pub use peering::PeerRefusal;
 pub use persist::PersistedState;
 pub use protocol::{ClientMsg, Event, LoggedEvent, Presence, ServerMsg, Settings, SettingsPatch, Snapshot, Welcome};
-pub use relay::Relay;
 pub use roles::{Action, Role};

@@ -1,111 +1,68 @@
-//! The output queue and per-peer link state: everything that addresses a connection or a
-//! peer node goes through here, so events reach every member exactly once per node.
+//! The output queue, in the order the shell must act. Audio frames wait in one reused arena
+//! (bytes and recipient lists), so queueing a frame allocates nothing once it has grown.
 
-use crate::engine::Output;
-use crate::error::EngineError;
-use crate::limits::{RateLimit, TokenBucket};
-use crate::metrics::Metrics;
-use crate::peer::{PeerEnvelope, PeerMsg};
-use crate::protocol::{Event, Presence, ServerMsg};
-use crate::room::Room;
+use crate::io::PeerId;
+use crate::protocol::ServerMsg;
 use crate::ConnId;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
+use std::ops::Range;
 
-/// What we know about another node.
-#[derive(Debug, Clone)]
-pub(crate) struct PeerLink {
-    pub out_seq: u64,
-    pub in_session: Option<String>,
-    pub in_seen: crate::seen_window::SeenWindow,
-    pub reachable: bool,
-    pub bucket: TokenBucket,
-    /// Audio for this peer since the last flush (room markers + frames).
-    pub batch: Vec<u8>,
-    pub batch_room: String,
-    /// Id of the last frame appended, so one frame is appended once per peer.
-    pub last_frame: u64,
+#[derive(Debug)]
+pub(crate) enum Pending {
+    Text { conns: Vec<ConnId>, msg: ServerMsg },
+    Binary { bytes: Range<usize>, conns: Range<usize> },
+    Close(ConnId),
+    PeerControl(u64),
+    PeerAudio(PeerId),
+    Persist,
+    ListSockets,
 }
 
-/// Output queue plus the per-peer state needed to address peers.
+#[derive(Debug, Default)]
 pub(crate) struct Outbox {
-    pub queue: VecDeque<Output>,
-    pub session: String,
-    pub peers: BTreeMap<String, PeerLink>,
-    pub metrics: Metrics,
-    pub dirty: bool,
-    pub peer_rate: RateLimit,
+    queue: VecDeque<Pending>,
+    frames: Vec<u8>,
+    frame_conns: Vec<ConnId>,
 }
 
 impl Outbox {
-    pub fn send(&mut self, conns: Vec<ConnId>, msg: ServerMsg) {
+    pub fn new() -> Self {
+        Self { queue: VecDeque::with_capacity(256), frames: Vec::with_capacity(16 * 1024), frame_conns: Vec::with_capacity(1024) }
+    }
+
+    pub fn push(&mut self, p: Pending) {
+        self.queue.push_back(p);
+    }
+
+    pub fn text(&mut self, conns: Vec<ConnId>, msg: ServerMsg) {
         if !conns.is_empty() {
-            self.queue.push_back(Output::ToConns { conns, msg });
+            self.queue.push_back(Pending::Text { conns, msg });
         }
     }
 
-    pub fn send_one(&mut self, conn: ConnId, msg: ServerMsg) {
-        self.queue.push_back(Output::ToConns { conns: vec![conn], msg });
-    }
-
-    pub fn error(&mut self, conn: ConnId, err: &EngineError, reference: Option<String>) {
-        self.metrics.control_errors += 1;
-        self.send_one(conn, ServerMsg::error(err, reference));
-    }
-
-    pub fn link(&mut self, node: &str, now: u64) -> &mut PeerLink {
-        let rate = self.peer_rate;
-        self.peers.entry(node.to_string()).or_insert_with(|| PeerLink {
-            out_seq: 0,
-            in_session: None,
-            in_seen: Default::default(),
-            reachable: true,
-            bucket: TokenBucket::new(rate, now),
-            batch: Vec::new(),
-            batch_room: String::new(),
-            last_frame: 0,
-        })
-    }
-
-    pub fn reachable(&self, node: &str) -> bool {
-        self.peers.get(node).is_none_or(|l| l.reachable)
-    }
-
-    pub fn send_peer(&mut self, node: &str, now: u64, msg: PeerMsg) {
-        let link = self.link(node, now);
-        link.out_seq += 1;
-        let seq = link.out_seq;
-        let envelope = PeerEnvelope::new(&self.session, seq, msg);
-        self.metrics.peer_messages_out += 1;
-        self.queue.push_back(Output::ToPeer { node: node.to_string(), envelope });
-    }
-
-    pub fn mark_dirty(&mut self) {
-        if !self.dirty {
-            self.dirty = true;
-            self.queue.push_back(Output::PersistRequested);
+    /// Queues one frame for `conns` (copied into the arena).
+    pub fn binary(&mut self, frame: &[u8], conns: &[ConnId]) {
+        if conns.is_empty() {
+            return;
         }
+        let b = self.frames.len();
+        self.frames.extend_from_slice(frame);
+        let c = self.frame_conns.len();
+        self.frame_conns.extend_from_slice(conns);
+        self.queue.push_back(Pending::Binary { bytes: b..self.frames.len(), conns: c..self.frame_conns.len() });
     }
 
-    /// Sends a room event to everyone in the room: local sockets and each reachable peer once.
-    pub fn emit(&mut self, room: &mut Room, now: u64, event: Event) {
-        let logged = room.log.append(event).clone();
-        let msg = ServerMsg::Event { room: room.id.clone(), seq: logged.seq, event: logged.event.clone() };
-        self.send(room.local_conns(), msg);
-        for node in room.peer_nodes() {
-            if self.reachable(&node) {
-                self.send_peer(&node, now, PeerMsg::Event { room: room.id.clone(), event: logged.clone() });
-            }
+    /// The next output; the arena is emptied once everything in it was taken.
+    pub fn pop(&mut self) -> Option<Pending> {
+        let p = self.queue.pop_front();
+        if p.is_none() {
+            self.frames.clear();
+            self.frame_conns.clear();
         }
-        self.mark_dirty();
+        p
     }
 
-    pub fn announce(&mut self, room: &Room, now: u64, event: Presence) {
-        self.send(room.local_conns(), ServerMsg::Presence { room: room.id.clone(), event: event.clone() });
-        for node in room.peer_nodes() {
-            if self.reachable(&node) {
-                self.send_peer(&node, now, PeerMsg::Presence { room: room.id.clone(), event: event.clone() });
-            }
-        }
+    pub fn frame(&self, bytes: Range<usize>, conns: Range<usize>) -> (&[u8], &[ConnId]) {
+        (&self.frames[bytes], &self.frame_conns[conns])
     }
 }
-

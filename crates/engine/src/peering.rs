@@ -3,7 +3,8 @@
 //! out to its local users, and keeps a mirror of the room (for speak permission and gaps).
 
 use crate::commands::{Authority, JoinRequest};
-use crate::engine::{Engine, Membership, Output, ProxyMember, ProxyRoom};
+use crate::engine::{Engine, Membership, ProxyMember, ProxyRoom};
+use crate::timers::Timer;
 use crate::error::{EngineError, ErrorCode};
 use crate::event_log::Since;
 use crate::loudest::LoudestSet;
@@ -156,9 +157,35 @@ impl Engine {
                         let msg = ClientMsg::Leave {};
                         self.out.send_peer(&host, now, PeerMsg::Control { room, participant, msg, reference: None });
                     }
-                    self.out.queue.push_back(Output::Close { conn });
+                    self.out.close(conn);
                 }
                 None => self.out.error(conn, &EngineError::new(ErrorCode::HostUnreachable), None),
+            }
+        }
+    }
+
+    /// Sync requests unanswered for a heartbeat interval are sent again (once the mirror has
+    /// moved past the gap, nothing is pending).
+    pub(crate) fn retry_syncs(&mut self, now: u64) {
+        let retry_ms = self.cfg.peer_heartbeat_ms;
+        let mut again: Vec<(String, String, u64)> = Vec::new();
+        for (host, rooms) in self.proxies.iter_mut() {
+            for (room, proxy) in rooms.iter_mut() {
+                let Some((seq, at)) = proxy.sync_requested_at else { continue };
+                if proxy.mirror.as_ref().is_none_or(|m| m.seq != seq) {
+                    proxy.sync_requested_at = None;
+                } else if now.saturating_sub(at) >= retry_ms {
+                    proxy.sync_requested_at = Some((seq, now));
+                    again.push((host.clone(), room.clone(), seq));
+                    self.timers.arm(Timer::SyncRetry, now + retry_ms);
+                } else {
+                    self.timers.arm(Timer::SyncRetry, at + retry_ms);
+                }
+            }
+        }
+        for (host, room, last_seq) in again {
+            if self.out.reachable(&host) {
+                self.out.send_peer(&host, now, PeerMsg::Sync { room, last_seq });
             }
         }
     }
@@ -200,6 +227,7 @@ impl Engine {
                 return false;
             }
             proxy.sync_requested_at = Some((last_seq, now));
+            self.timers.arm(Timer::SyncRetry, now + retry_ms);
             self.out.send_peer(host, now, PeerMsg::Sync { room: room.to_string(), last_seq });
             return false;
         }
@@ -256,7 +284,7 @@ impl Engine {
             c.membership = None;
         }
         if close {
-            self.out.queue.push_back(Output::Close { conn });
+            self.out.close(conn);
         }
     }
 
@@ -264,7 +292,7 @@ impl Engine {
 
     /// A control message from the voice-chat process on `from_node` (the runtime's source
     /// node, which it authenticates). Refused messages change nothing.
-    pub fn handle_peer_message(&mut self, now_ms: u64, from_node: &str, bytes: &[u8]) -> Result<(), PeerRefusal> {
+    pub(crate) fn peer_control_input(&mut self, now_ms: u64, from_node: &str, bytes: &[u8]) -> Result<(), PeerRefusal> {
         self.out.metrics.peer_messages_in += 1;
         let result = self.peer_message(now_ms, from_node, bytes);
         if result.is_err() {
@@ -281,7 +309,7 @@ impl Engine {
         if envelope.v != PROTOCOL_VERSION {
             return Err(PeerRefusal::UnsupportedVersion(envelope.v));
         }
-        let link = self.out.link(from, now);
+        let link = self.out.peers.link(from, now);
         if !link.bucket.try_take(now) {
             return Err(PeerRefusal::RateLimited);
         }
@@ -477,23 +505,22 @@ impl Engine {
         }
     }
 
-    /// The shell could not deliver `envelope` to `node` (offline or timeout). Like
-    /// [`Engine::handle_peer_unreachable`], and a user whose command the envelope carried is
-    /// answered with `host_unreachable` (with its `ref`): the command is not retried, so it
-    /// must not vanish without a word.
-    pub fn handle_peer_send_failed(&mut self, now_ms: u64, node: &str, envelope: &PeerEnvelope) {
+    /// Every try to deliver `envelope` to `node` failed (offline or timeout): the peer is
+    /// unreachable, and a user whose command the envelope carried is answered with
+    /// `host_unreachable` (with its `ref`), so the command does not vanish without a word.
+    pub(crate) fn peer_gave_up(&mut self, now_ms: u64, node: &str, envelope: &PeerEnvelope) {
         if let PeerMsg::Control { room, participant, reference, .. } = &envelope.msg {
             if let Some(conn) = self.proxy_member_conn(node, room, participant) {
                 self.out.error(conn, &EngineError::new(ErrorCode::HostUnreachable), reference.clone());
             }
         }
-        self.handle_peer_unreachable(now_ms, node);
+        self.peer_unreachable(now_ms, node);
     }
 
-    /// The shell could not deliver a message to `node` (offline or timeout).
-    pub fn handle_peer_unreachable(&mut self, now_ms: u64, node: &str) {
+    /// `node` did not answer any try of a control request.
+    pub(crate) fn peer_unreachable(&mut self, now_ms: u64, node: &str) {
         self.out.metrics.peer_unreachable += 1;
-        let link = self.out.link(node, now_ms);
+        let link = self.out.peers.link(node, now_ms);
         if !link.reachable {
             return;
         }

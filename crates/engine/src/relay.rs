@@ -1,27 +1,17 @@
 //! The audio hot path: no allocation per frame (recipient lists and peer batches are reused).
 
-use crate::audio::{append_room_marker, decode_ack, decode_frame, next_batch_record, set_stream_id, BatchRecord, FrameHeader, KIND_ACK};
+use crate::audio::{decode_ack, decode_frame, next_batch_record, set_stream_id, BatchRecord, FrameHeader, KIND_ACK};
 use crate::config::Config;
-use crate::engine::{Conn, Engine, Membership, Outbox, PeerLink};
+use crate::effects::Effects;
+use crate::engine::{Conn, Engine, Membership};
 use crate::metrics::{DropReason, Metrics};
 use crate::protocol::Presence;
 use crate::roles::Role;
 use crate::room::{Location, Room};
 use crate::speaking::SpeakingParams;
+use crate::timers::{Timer, Timers};
 use crate::ConnId;
 use std::collections::BTreeMap;
-
-/// Where one accepted frame goes: the shell pushes the (rewritten) frame to each of `conns`.
-/// Copies for peer nodes were appended to their batches (see `flush_peer_batches`).
-#[derive(Debug, PartialEq, Eq)]
-pub struct Relay<'a> {
-    pub conns: &'a [ConnId],
-    pub peer_copies: usize,
-}
-
-impl Relay<'_> {
-    pub const NONE: Relay<'static> = Relay { conns: &[], peer_copies: 0 };
-}
 
 /// Flow control: may one more frame go to this connection?
 fn admit(conns: &mut BTreeMap<ConnId, Conn>, conn: ConnId, window: u32, metrics: &mut Metrics) -> bool {
@@ -34,20 +24,12 @@ fn admit(conns: &mut BTreeMap<ConnId, Conn>, conn: ConnId, window: u32, metrics:
     true
 }
 
-fn append_to_batch(link: &mut PeerLink, room: &str, frame: &[u8]) {
-    if link.batch.is_empty() || link.batch_room != room {
-        append_room_marker(room, &mut link.batch);
-        link.batch_room.clear();
-        link.batch_room.push_str(room);
-    }
-    link.batch.extend_from_slice(frame);
-}
-
 /// Mutable pieces of the engine the host-side relay needs, borrowed apart from `rooms`.
 struct RelayCtx<'a> {
     cfg: &'a Config,
     conns: &'a mut BTreeMap<ConnId, Conn>,
-    out: &'a mut Outbox,
+    out: &'a mut Effects,
+    timers: &'a mut Timers,
     scratch: &'a mut Vec<ConnId>,
     params: SpeakingParams,
     frame_id: u64,
@@ -80,6 +62,9 @@ fn relay_in_room(
     }
     p.last_audio_seq = Some(header.sequence);
     if let Some(speaking) = p.speaking.on_frame(ctx.params, now, header.voice(), header.level) {
+        if speaking {
+            ctx.timers.arm(Timer::Indicators, now + ctx.params.hangover_ms);
+        }
         let participant = p.id.clone();
         ctx.out.announce(room, now, Presence::Speaking { participant, speaking });
     }
@@ -103,12 +88,8 @@ fn relay_in_room(
                 if from_peer == Some(node.as_str()) {
                     continue;
                 }
-                if let Some(link) = ctx.out.peers.get_mut(node.as_str()) {
-                    if link.reachable && link.last_frame != ctx.frame_id {
-                        link.last_frame = ctx.frame_id;
-                        append_to_batch(link, &room.id, frame);
-                        peer_copies += 1;
-                    }
+                if ctx.out.peers.append_audio(node, &room.id, frame, ctx.frame_id) {
+                    peer_copies += 1;
                 }
             }
         }
@@ -119,10 +100,10 @@ fn relay_in_room(
 }
 
 impl Engine {
-    /// A binary message from a WebSocket: an audio frame (relayed; the frame's stream id is
-    /// rewritten in place, then the shell pushes `frame` to every connection in the result)
-    /// or a receive acknowledgement (empty result).
-    pub fn handle_binary(&mut self, now_ms: u64, conn: ConnId, frame: &mut [u8]) -> Result<Relay<'_>, DropReason> {
+    /// A binary message from a WebSocket: an audio frame (relayed: its stream id is
+    /// rewritten in place, then it is queued for the local recipients and appended to the
+    /// batches of peer nodes) or a receive acknowledgement.
+    pub(crate) fn binary(&mut self, now_ms: u64, conn: ConnId, frame: &mut [u8]) -> Result<(), DropReason> {
         if frame.first() == Some(&KIND_ACK) {
             let Some(c) = self.conns.get_mut(&conn) else { return Err(DropReason::UnknownConnection) };
             let received = decode_ack(frame).map_err(|_| DropReason::Malformed)?;
@@ -130,10 +111,13 @@ impl Engine {
             // An ack ahead of what we pushed would open the window forever: clamp it.
             let ahead = received.wrapping_sub(c.pushed);
             c.acked = if ahead != 0 && ahead < u32::MAX / 2 { c.pushed } else { received };
-            return Ok(Relay::NONE);
+            return Ok(());
         }
         match self.relay_audio(now_ms, conn, frame) {
-            Ok(copies) => Ok(Relay { conns: &self.scratch_conns, peer_copies: copies }),
+            Ok(_) => {
+                self.out.queue.binary(frame, &self.scratch_conns);
+                Ok(())
+            }
             Err(reason) => {
                 self.out.metrics.count_drop(reason);
                 Err(reason)
@@ -175,6 +159,7 @@ impl Engine {
                 cfg: &self.cfg,
                 conns: &mut self.conns,
                 out: &mut self.out,
+                timers: &mut self.timers,
                 scratch: &mut self.scratch_conns,
                 params,
                 frame_id: self.frame_counter,
@@ -204,12 +189,9 @@ impl Engine {
         // The host decides what the other nodes hear; locally the same K-loudest rule.
         let local_ok = proxy.loudest.admit(now, self.cfg.active_stream_ms, self.cfg.max_forwarded_speakers, stream, header.level);
         let mut copies = 0;
-        if let Some(link) = self.out.peers.get_mut(self.scratch_host.as_str()) {
-            if link.reachable {
-                append_to_batch(link, &self.scratch_room, frame);
-                copies = 1;
-                self.out.metrics.frames_to_peers += 1;
-            }
+        if self.out.peers.append_audio(&self.scratch_host, &self.scratch_room, frame, self.frame_counter) {
+            copies = 1;
+            self.out.metrics.frames_to_peers += 1;
         }
         self.scratch_conns.clear();
         if local_ok {
@@ -226,20 +208,10 @@ impl Engine {
         Ok(copies)
     }
 
-    /// Calls `send(node, batch)` for every peer with audio pending, then empties the batches
-    /// (keeping their memory). The shell sends each batch as one fire-and-forget request.
-    pub fn flush_peer_batches(&mut self, mut send: impl FnMut(&str, &[u8])) {
-        for (node, link) in self.out.peers.iter_mut() {
-            if !link.batch.is_empty() {
-                send(node, &link.batch);
-                link.batch.clear();
-            }
-        }
-    }
-
-    /// An audio batch from a peer node. Each accepted frame is handed to `deliver` with the
-    /// local connections to push it to. Returns how many frames were delivered somewhere.
-    pub fn handle_peer_audio(&mut self, now_ms: u64, from_node: &str, batch: &mut [u8], mut deliver: impl FnMut(&[u8], &[ConnId])) -> usize {
+    /// An audio batch from a peer node. Each accepted frame is queued for the local
+    /// connections it goes to (and, in a room hosted here, appended for the other peers).
+    /// Returns how many frames were accepted.
+    pub(crate) fn peer_audio(&mut self, now_ms: u64, from_node: &str, batch: &mut [u8]) -> usize {
         let mut pos = 0;
         let mut delivered = 0;
         let mut have_room = false;
@@ -279,6 +251,7 @@ impl Engine {
                             cfg: &self.cfg,
                             conns: &mut self.conns,
                             out: &mut self.out,
+                            timers: &mut self.timers,
                             scratch: &mut self.scratch_conns,
                             params,
                             frame_id: self.frame_counter,
@@ -308,9 +281,7 @@ impl Engine {
             };
             match result {
                 Ok(_) => {
-                    if !self.scratch_conns.is_empty() {
-                        deliver(frame, &self.scratch_conns);
-                    }
+                    self.out.queue.binary(frame, &self.scratch_conns);
                     delivered += 1;
                 }
                 Err(reason) => self.out.metrics.count_drop(reason),

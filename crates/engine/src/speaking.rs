@@ -46,6 +46,11 @@ impl SpeakingDetector {
         None
     }
 
+    /// When the indicator runs out if no loud frame comes (None while not speaking).
+    pub fn off_at(&self, p: SpeakingParams) -> Option<u64> {
+        self.speaking.then(|| self.last_loud_ms.saturating_add(p.hangover_ms))
+    }
+
     /// Forced off (muted, demoted, left).
     pub fn reset(&mut self) -> bool {
         let was = self.speaking;

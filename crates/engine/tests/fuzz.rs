@@ -7,7 +7,7 @@ use common::*;
 use proptest::prelude::*;
 use voice_chat_engine::audio::{decode_ack, decode_frame, next_batch_record};
 use voice_chat_engine::protocol::decode_client;
-use voice_chat_engine::{ConnKind, Engine, PeerEnvelope};
+use voice_chat_engine::{ConnKind, Engine, Input, PeerEnvelope};
 
 fn cases(default: u32) -> u32 {
     std::env::var("FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -79,11 +79,11 @@ proptest! {
             let now = t as u64 * 20;
             let before = n.engine.room_snapshot(&room.id).unwrap();
             match kind {
-                0 => n.engine.handle_text(now, 2, &bytes),
-                1 => n.engine.handle_text(now, 2, text.as_bytes()),
-                2 => { let mut f = f; let _ = n.engine.handle_binary(now, 2, &mut f); }
-                3 => { let _ = n.engine.handle_peer_message(now, "x.os", &bytes); let _ = n.engine.handle_peer_message(now, "x.os", text.as_bytes()); }
-                _ => { let mut b = bytes; n.engine.handle_peer_audio(now, "x.os", &mut b, |_, _| {}); }
+                0 => { let _ = n.engine.handle(now, Input::Text { conn: 2, text: &bytes }); }
+                1 => { let _ = n.engine.handle(now, Input::Text { conn: 2, text: text.as_bytes() }); }
+                2 => { let mut f = f; let _ = n.binary(now, 2, &mut f); }
+                3 => { let _ = n.peer_message(now, "x.os", &bytes); let _ = n.peer_message(now, "x.os", text.as_bytes()); }
+                _ => { let mut b = bytes; let _ = n.engine.handle(now, Input::PeerAudio { from: "x.os", batch: &mut b }); }
             }
             n.pump();
             let errors = n.take(2).iter().filter(|m| matches!(m, voice_chat_engine::ServerMsg::Error { .. })).count();

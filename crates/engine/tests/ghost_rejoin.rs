@@ -23,19 +23,21 @@ fn a_ghosted_node_catches_up_and_rejoins_its_user() {
     };
 
     // Each side loses the other; past the presence timeout the host removes bob's user.
-    net.node("a.os").engine.handle_peer_unreachable(1_000, "b.os");
-    net.node("a.os").pump();
-    net.node("b.os").engine.handle_peer_unreachable(1_000, "a.os");
-    net.node("b.os").pump();
+    // (The link dies: the next message each sends to the other fails every try.)
+    net.down = vec!["a.os".into(), "b.os".into()];
+    net.node("a.os").send(1_000, 1, &ClientMsg::Typing {});
+    net.node("b.os").send(1_000, 7, &ClientMsg::Typing {});
+    net.run(1_000);
+    net.down.clear();
     net.node("a.os").send(95_000, 1, &ClientMsg::Ping { t: 0.0 });
-    net.node("a.os").engine.handle_tick(95_000);
+    net.node("a.os").tick(95_000);
     net.node("a.os").pump();
     assert!(net.node("a.os").events(1).iter().any(|(_, e)| matches!(e, Event::GhostRemoved { participant } if *participant == first)));
     net.node("a.os").clear();
 
     // Bob's user is still connected to b.os; its heartbeat probe reaches a.os again.
     net.node("b.os").send(95_000, 7, &ClientMsg::Ping { t: 0.0 });
-    net.node("b.os").engine.handle_tick(95_000);
+    net.node("b.os").tick(95_000);
     net.node("b.os").pump();
     net.run(95_000);
     let msgs = net.node("b.os").take(7);

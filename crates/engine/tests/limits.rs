@@ -2,7 +2,7 @@
 
 mod common;
 use common::*;
-use voice_chat_engine::{ClientMsg, Config, ConnKind, DropReason, ErrorCode, ServerMsg, Settings};
+use voice_chat_engine::{ClientMsg, Config, ConnKind, DropReason, ErrorCode, Input, Refusal, ServerMsg, Settings};
 
 #[test]
 fn control_message_size_cap() {
@@ -40,11 +40,11 @@ fn audio_rate_limit() {
     let burst = Config::default().audio_rate.burst;
     for i in 0..burst {
         let mut f = frame(w.stream, i, 20);
-        n.engine.handle_binary(0, 1, &mut f).unwrap();
-        n.engine.handle_binary(0, 2, &mut voice_chat_engine::audio::encode_ack(i + 1)).unwrap();
+        n.binary(0, 1, &mut f).unwrap();
+        n.binary(0, 2, &mut voice_chat_engine::audio::encode_ack(i + 1)).unwrap();
     }
     let mut f = frame(w.stream, burst, 20);
-    assert_eq!(n.engine.handle_binary(0, 1, &mut f), Err(DropReason::RateLimited));
+    assert_eq!(n.binary(0, 1, &mut f), Err(DropReason::RateLimited));
     assert_eq!(n.engine.metrics().frames_dropped.rate_limited, 1);
 }
 
@@ -55,7 +55,7 @@ fn audio_frame_size_cap() {
     n.join(0, 1, ConnKind::Guest, &room.id, "x", Some(&room.invite));
     let mut big = vec![0u8; 1537];
     big[0] = 1;
-    assert_eq!(n.engine.handle_binary(0, 1, &mut big), Err(DropReason::Malformed));
+    assert_eq!(n.binary(0, 1, &mut big), Err(DropReason::Malformed));
     assert_eq!(n.engine.metrics().frames_dropped.malformed, 1);
 }
 
@@ -208,21 +208,14 @@ fn connection_cap_refuses_with_a_reason_and_closes() {
     let room = n.create_room(open_settings());
     n.join(0, 1, ConnKind::Guest, &room.id, "x", Some(&room.invite));
     n.open(0, 2, ConnKind::Guest);
-    assert!(!n.engine.handle_open(0, 3, ConnKind::Guest));
-    let mut refused = Vec::new();
-    let mut closed = Vec::new();
-    while let Some(out) = n.engine.poll_output() {
-        match out {
-            voice_chat_engine::Output::ToConns { conns, msg: ServerMsg::Error { code, .. } } if conns == vec![3] => refused.push(code),
-            voice_chat_engine::Output::Close { conn } => closed.push(conn),
-            _ => {}
-        }
-    }
-    assert_eq!(refused, vec![ErrorCode::TooManyConnections]);
-    assert_eq!(closed, vec![3]);
+    n.clear();
+    assert_eq!(n.input(0, Input::Open { conn: 3, kind: ConnKind::Guest }), Err(Refusal::SocketLimit));
+    assert_eq!(n.errors(3), vec![ErrorCode::TooManyConnections]);
+    assert!(n.inbox.is_empty(), "only the refused socket hears of it");
+    assert_eq!(n.closed, vec![3]);
     assert_eq!(n.engine.metrics().connections_refused, 1);
     assert_eq!(n.engine.metrics().connections, 2);
     // Once a socket goes, the next one is welcome again.
-    n.engine.handle_close(0, 2);
-    assert!(n.engine.handle_open(0, 3, ConnKind::Guest));
+    n.close(0, 2);
+    assert_eq!(n.input(0, Input::Open { conn: 3, kind: ConnKind::Guest }), Ok(()));
 }

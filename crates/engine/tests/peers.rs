@@ -113,8 +113,8 @@ fn audio_crosses_nodes_but_never_returns_to_its_sender_node() {
     let _ = carol;
     // Bob speaks: his node relays locally to bob2 and sends one copy to A.
     let mut f = frame(bob.stream, 1, 20);
-    let relay = w.net.node(B).engine.handle_binary(20, 7, &mut f).unwrap();
-    assert_eq!((relay.conns, relay.peer_copies), (&[8][..], 1));
+    let relay = w.net.node(B).binary(20, 7, &mut f).unwrap();
+    assert_eq!((&relay.conns[..], relay.peer_copies), (&[8][..], 1));
     w.net.flush_audio(20);
     let got: Vec<(String, u32)> = w.net.audio.iter().map(|(n, c, _)| (n.clone(), *c)).collect();
     assert!(got.contains(&(A.to_string(), 1)));
@@ -124,7 +124,7 @@ fn audio_crosses_nodes_but_never_returns_to_its_sender_node() {
     assert!(w.net.audio.is_empty(), "A sent nothing back to B: {:?}", w.net.audio);
     // Alice speaks: both of B's users and C's get it, with her stream id.
     let mut f = frame(0, 1, 20);
-    let relay = w.net.node(A).engine.handle_binary(60, 1, &mut f).unwrap();
+    let relay = w.net.node(A).binary(60, 1, &mut f).unwrap();
     assert_eq!(relay.peer_copies, 2);
     w.net.flush_audio(60);
     let mut to: Vec<(String, u32)> = w.net.audio.iter().map(|(n, c, _)| (n.clone(), *c)).collect();
@@ -141,11 +141,11 @@ fn muted_remote_users_are_dropped_on_their_own_node() {
     let bob = remote_join(&mut w, B, 7, "bob", 0).unwrap();
     w.net.node(A).send(1, 1, &ClientMsg::Mute { participant: bob.participant.clone() });
     w.net.run(1);
-    assert_eq!(w.net.node(B).engine.handle_binary(2, 7, &mut frame(bob.stream, 1, 20)), Err(DropReason::Muted));
+    assert_eq!(w.net.node(B).binary(2, 7, &mut frame(bob.stream, 1, 20)), Err(DropReason::Muted));
     w.net.node(A).send(3, 1, &ClientMsg::SetRole { participant: bob.participant.clone(), role: Role::Viewer });
     w.net.node(A).send(3, 1, &ClientMsg::Unmute { participant: bob.participant.clone() });
     w.net.run(3);
-    assert_eq!(w.net.node(B).engine.handle_binary(4, 7, &mut frame(bob.stream, 2, 20)), Err(DropReason::NotAllowed));
+    assert_eq!(w.net.node(B).binary(4, 7, &mut frame(bob.stream, 2, 20)), Err(DropReason::NotAllowed));
 }
 
 #[test]
@@ -156,8 +156,8 @@ fn host_drops_frames_a_peer_sends_for_streams_it_does_not_own() {
     let mut batch = Vec::new();
     voice_chat_engine::audio::append_room_marker(&w.room, &mut batch);
     batch.extend_from_slice(&frame(w.host_local.stream, 1, 10));
-    let delivered = w.net.node(A).engine.handle_peer_audio(5, B, &mut batch, |_, _| panic!("must not deliver"));
-    assert_eq!(delivered, 0);
+    let delivered = w.net.node(A).peer_audio(5, B, &mut batch);
+    assert!(delivered.is_empty(), "must not deliver: {delivered:?}");
     assert_eq!(w.net.node(A).engine.metrics().frames_dropped.not_member, 1);
 }
 
@@ -173,14 +173,14 @@ fn control_from_a_node_that_never_joined_is_refused_and_changes_nothing() {
         msg: ClientMsg::Leave {},
         reference: None,
     });
-    w.net.node(A).engine.handle_peer_message(9, C, &forged.to_bytes()).unwrap();
+    w.net.node(A).peer_message(9, C, &forged.to_bytes()).unwrap();
     w.net.node(A).pump();
     let replies: Vec<PeerMsg> = w.net.node(A).to_peers.drain(..).map(|(_, e)| e.msg).collect();
     assert!(matches!(&replies[..], [PeerMsg::Direct { msg: ServerMsg::Error { code: ErrorCode::NotMember, .. }, .. }]), "{replies:?}");
     assert_eq!(w.net.node(A).engine.room_snapshot(&w.room).unwrap().seq, seq);
     // A room-level sync from a non-member is refused too.
     let sync = PeerEnvelope::new("c-session", 2, PeerMsg::Sync { room: w.room.clone(), last_seq: 0 });
-    w.net.node(A).engine.handle_peer_message(9, C, &sync.to_bytes()).unwrap();
+    w.net.node(A).peer_message(9, C, &sync.to_bytes()).unwrap();
     w.net.node(A).pump();
     assert!(w.net.node(A).to_peers.is_empty());
     assert_eq!(w.net.node(A).engine.metrics().peer_messages_refused, 1);
@@ -189,15 +189,15 @@ fn control_from_a_node_that_never_joined_is_refused_and_changes_nothing() {
 #[test]
 fn bad_peer_messages_are_refused() {
     let mut w = world(&[]);
-    let a = &mut w.net.node(A).engine;
-    assert!(matches!(a.handle_peer_message(0, B, b"nope"), Err(PeerRefusal::Malformed(_))));
+    let a = w.net.node(A);
+    assert!(matches!(a.peer_message(0, B, b"nope"), Err(PeerRefusal::Malformed(_))));
     let mut env = PeerEnvelope::new("s", 1, PeerMsg::Heartbeat { rooms: vec![] });
     env.v = 9;
-    assert_eq!(a.handle_peer_message(0, B, &env.to_bytes()), Err(PeerRefusal::UnsupportedVersion(9)));
+    assert_eq!(a.peer_message(0, B, &env.to_bytes()), Err(PeerRefusal::UnsupportedVersion(9)));
     let env = PeerEnvelope::new("s", 1, PeerMsg::Heartbeat { rooms: vec![] });
-    assert_eq!(a.handle_peer_message(0, B, &env.to_bytes()), Ok(()));
-    assert_eq!(a.handle_peer_message(0, B, &env.to_bytes()), Err(PeerRefusal::Duplicate));
-    assert_eq!(a.handle_peer_message(0, B, &vec![b' '; 2 << 20]), Err(PeerRefusal::TooLarge));
+    assert_eq!(a.peer_message(0, B, &env.to_bytes()), Ok(()));
+    assert_eq!(a.peer_message(0, B, &env.to_bytes()), Err(PeerRefusal::Duplicate));
+    assert_eq!(a.peer_message(0, B, &vec![b' '; 2 << 20]), Err(PeerRefusal::TooLarge));
 }
 
 #[test]
@@ -218,7 +218,7 @@ fn remote_leave_and_socket_drop_with_resume() {
     let bob = remote_join(&mut w, B, 7, "bob", 0).unwrap();
     w.net.node(A).clear();
     // Socket drops: A shows Bob reconnecting.
-    w.net.node(B).engine.handle_close(10, 7);
+    w.net.node(B).close(10, 7);
     w.net.run(10);
     assert!(matches!(&w.net.node(A).events(1)[..], [(_, Event::Reconnecting { participant })] if *participant == bob.participant));
     // Bob's browser reconnects to B and resumes.
@@ -249,12 +249,12 @@ fn unreachable_peer_users_reconnect_then_time_out() {
     let snap = w.net.node(A).engine.room_snapshot(&w.room).unwrap();
     assert!(snap.participants.iter().find(|p| p.id == bob.participant).unwrap().reconnecting);
     // No audio goes to an unreachable peer.
-    let relay = w.net.node(A).engine.handle_binary(1_020, 1, &mut frame(0, 1, 20)).unwrap();
+    let relay = w.net.node(A).binary(1_020, 1, &mut frame(0, 1, 20)).unwrap();
     assert_eq!(relay.peer_copies, 0);
     // Sweeps every 30 s: at 60 s Bob was lost 59 s ago, at 90 s he is removed.
     for t in (30_000..=91_000).step_by(1_000) {
         w.net.node(A).send(t, 1, &ClientMsg::Ping { t: 0.0 });
-        w.net.node(A).engine.handle_tick(t);
+        w.net.node(A).tick(t);
         w.net.run(t);
     }
     let snap = w.net.node(A).engine.room_snapshot(&w.room).unwrap();
@@ -272,14 +272,14 @@ fn peer_coming_back_resumes_its_memberships_and_catches_up() {
     w.net.run(1_100);
     // B's heartbeat fails too: B tells its user the host is unreachable.
     w.net.node(B).send(9_000, 7, &ClientMsg::Ping { t: 0.0 });
-    w.net.node(B).engine.handle_tick(10_000);
+    w.net.node(B).tick(10_000);
     w.net.run(10_000);
     let msgs = w.net.node(B).take(7);
     assert!(msgs.iter().any(|m| matches!(m, ServerMsg::HostStatus { reachable: false, .. })), "{msgs:?}");
     // Network heals; B's next heartbeat gets through.
     w.net.down.clear();
     w.net.node(B).send(19_000, 7, &ClientMsg::Ping { t: 0.0 });
-    w.net.node(B).engine.handle_tick(20_000);
+    w.net.node(B).tick(20_000);
     w.net.run(20_000);
     let snap = w.net.node(A).engine.room_snapshot(&w.room).unwrap();
     assert!(!snap.participants.iter().find(|p| p.id == bob.participant).unwrap().reconnecting);
@@ -311,7 +311,7 @@ fn host_restart_makes_the_peer_join_its_users_again() {
     *w.net.node(A) = Node::from_engine(A, restored);
     // B's heartbeat reaches the new A; the answer shows the new session.
     w.net.node(B).send(9_000, 7, &ClientMsg::Ping { t: 0.0 });
-    w.net.node(B).engine.handle_tick(10_000);
+    w.net.node(B).tick(10_000);
     w.net.run(10_000);
     let msgs = w.net.node(B).take(7);
     let welcome = msgs.iter().find_map(|m| match m { ServerMsg::Welcome(w) => Some(w.clone()), _ => None }).expect("joined again");
@@ -343,12 +343,12 @@ fn proxied_audio_respects_flow_control() {
     let mut w = world(&[]);
     remote_join(&mut w, B, 7, "bob", 0).unwrap();
     for seq in 0..30u32 {
-        w.net.node(A).engine.handle_binary(seq as u64 * 20, 1, &mut frame(0, seq, 20)).unwrap();
+        w.net.node(A).binary(seq as u64 * 20, 1, &mut frame(0, seq, 20)).unwrap();
         w.net.flush_audio(seq as u64 * 20);
     }
     assert_eq!(w.net.audio.len(), 24);
-    w.net.node(B).engine.handle_binary(700, 7, &mut encode_ack(24)).unwrap();
-    w.net.node(A).engine.handle_binary(720, 1, &mut frame(0, 31, 20)).unwrap();
+    w.net.node(B).binary(700, 7, &mut encode_ack(24)).unwrap();
+    w.net.node(A).binary(720, 1, &mut frame(0, 31, 20)).unwrap();
     w.net.flush_audio(720);
     assert_eq!(w.net.audio.len(), 25);
 }
@@ -389,14 +389,14 @@ fn a_lost_event_makes_the_peer_sync_before_forwarding_more() {
 fn peer_control_rate_limit_refuses_and_changes_nothing() {
     let mut w = world(&[]);
     let burst = Config::default().peer_rate.burst as u64;
-    let a = &mut w.net.node(A).engine;
+    let a = w.net.node(A);
     for seq in 1..=burst {
         let env = PeerEnvelope::new("s", seq, PeerMsg::Heartbeat { rooms: vec![] });
-        assert_eq!(a.handle_peer_message(0, B, &env.to_bytes()), Ok(()));
+        assert_eq!(a.peer_message(0, B, &env.to_bytes()), Ok(()));
     }
     let env = PeerEnvelope::new("s", burst + 1, PeerMsg::Heartbeat { rooms: vec![] });
-    assert_eq!(a.handle_peer_message(0, B, &env.to_bytes()), Err(PeerRefusal::RateLimited));
-    assert_eq!(a.metrics().peer_messages_refused, 1);
+    assert_eq!(a.peer_message(0, B, &env.to_bytes()), Err(PeerRefusal::RateLimited));
+    assert_eq!(a.engine.metrics().peer_messages_refused, 1);
 }
 
 #[test]
@@ -420,8 +420,11 @@ fn proxied_rooms_per_node_are_capped() {
 fn unreachable_host_refuses_joins_and_commands_with_a_typed_error() {
     let mut w = world(&[]);
     remote_join(&mut w, B, 7, "bob", 0).unwrap();
-    w.net.node(B).engine.handle_peer_unreachable(5, A);
-    w.net.node(B).pump();
+    // The link dies: the next message B sends to A fails every try.
+    w.net.down.push(A.into());
+    w.net.node(B).send(5, 7, &ClientMsg::Typing {});
+    w.net.run(5);
+    w.net.down.clear();
     w.net.node(B).clear();
     w.net.node(B).send(6, 7, &ClientMsg::Chat { text: "x".into() });
     assert_eq!(w.net.node(B).errors(7), vec![ErrorCode::HostUnreachable]);
@@ -450,7 +453,7 @@ fn a_silent_peer_node_loses_its_participants_without_any_send_failing() {
     // B vanishes; the room is quiet, so A never fails a send. Only heartbeats keep Bob.
     for t in (10_000..=90_000).step_by(10_000) {
         w.net.node(A).send(t, 1, &ClientMsg::Ping { t: 0.0 });
-        w.net.node(A).engine.handle_tick(t);
+        w.net.node(A).tick(t);
         w.net.node(A).pump();
         w.net.node(A).to_peers.clear();
     }
@@ -465,14 +468,14 @@ fn heartbeats_keep_held_participants_and_drop_the_ones_the_peer_let_go() {
     let ann = remote_join(&mut w, B, 8, "ann", 0).unwrap();
     // Ann's socket closes while A is unreachable: A never hears the detach.
     w.net.down.push(A.into());
-    w.net.node(B).engine.handle_close(1_000, 8);
+    w.net.node(B).close(1_000, 8);
     w.net.run(1_000);
     w.net.down.clear();
     for t in (10_000..=100_000).step_by(10_000) {
         w.net.node(A).send(t, 1, &ClientMsg::Ping { t: 0.0 });
         w.net.node(B).send(t, 7, &ClientMsg::Ping { t: 0.0 });
-        w.net.node(A).engine.handle_tick(t);
-        w.net.node(B).engine.handle_tick(t);
+        w.net.node(A).tick(t);
+        w.net.node(B).tick(t);
         w.net.run(t);
     }
     let snap = w.net.node(A).engine.room_snapshot(&w.room).unwrap();

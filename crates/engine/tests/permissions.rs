@@ -53,7 +53,7 @@ fn attempt(s: &mut Setup, action: Action) -> bool {
     let msg = match action {
         Action::Speak => {
             let mut f = frame(s.actor_stream, 1, 20);
-            let r = s.node.engine.handle_binary(0, ACTOR, &mut f).map(|r| r.conns.to_vec());
+            let r = s.node.binary(0, ACTOR, &mut f).map(|r| r.conns.to_vec());
             return match r {
                 Ok(conns) => {
                     assert!(conns.contains(&LISTENER));

@@ -97,7 +97,7 @@ impl Sim {
                 let Some(conn) = self.members[i].2 else { return Ok(()) };
                 let info = self.participant(&self.members[i].0);
                 let mut f = frame(self.members[i].1, now as u32, level);
-                let result = self.node.engine.handle_binary(now, conn, &mut f).map(|r| r.conns.to_vec());
+                let result = self.node.binary(now, conn, &mut f).map(|r| r.conns.to_vec());
                 if let Ok(conns) = result {
                     prop_assert!(!conns.contains(&conn), "frame returned to its sender");
                     let info = info.expect("a forwarded frame has a sender in the room");
@@ -107,13 +107,13 @@ impl Sim {
             }
             Op::Ack(i) => {
                 if let Some(c) = self.members[i].2 {
-                    let _ = self.node.engine.handle_binary(now, c, &mut encode_ack(u32::MAX / 4));
-                    let _ = self.node.engine.handle_binary(now, c, &mut encode_ack(0));
+                    let _ = self.node.binary(now, c, &mut encode_ack(u32::MAX / 4));
+                    let _ = self.node.binary(now, c, &mut encode_ack(0));
                 }
             }
             Op::Drop(i) => {
                 if let Some(c) = self.members[i].2.take() {
-                    self.node.engine.handle_close(now, c);
+                    self.node.close(now, c);
                 }
             }
             Op::Rejoin(i) => {
@@ -245,7 +245,7 @@ proptest! {
             let (node, conn, stream) = streams[*who];
             let now = t as u64 * 20;
             let mut f = frame(stream, t as u32, *level);
-            if let Ok(r) = net.node(node).engine.handle_binary(now, conn, &mut f) {
+            if let Ok(r) = net.node(node).binary(now, conn, &mut f) {
                 prop_assert!(!r.conns.contains(&conn));
             }
             net.flush_audio(now);
@@ -254,8 +254,8 @@ proptest! {
                 prop_assert!(!(n == node && c == conn), "echo to sender");
                 prop_assert!(s == stream, "only the frame just sent is in flight");
             }
-            for c in [1u32, 2] { let _ = net.node("a.os").engine.handle_binary(now, c, &mut encode_ack(t as u32 + 1)); }
-            for c in [7u32, 8] { let _ = net.node("b.os").engine.handle_binary(now, c, &mut encode_ack(t as u32 + 1)); }
+            for c in [1u32, 2] { let _ = net.node("a.os").binary(now, c, &mut encode_ack(t as u32 + 1)); }
+            for c in [7u32, 8] { let _ = net.node("b.os").binary(now, c, &mut encode_ack(t as u32 + 1)); }
         }
         let _ = Event::Closed { by: None };
     }

@@ -50,7 +50,7 @@ fn dropped_connection_resumes_with_token_and_gets_missed_events() {
     let mut n = Node::new("a.os");
     let (room, ws) = room_with(&mut n, &[("a", 1), ("b", 2)]);
     let b = &ws[1];
-    n.engine.handle_close(100, 2);
+    n.close(100, 2);
     n.pump();
     assert!(matches!(&n.events(1)[..], [(_, Event::Reconnecting { .. })]));
     n.send(200, 1, &ClientMsg::Chat { text: "while you were away".into() });
@@ -89,7 +89,7 @@ fn resume_too_far_behind_gets_a_snapshot() {
     let cfg = Config { event_ring: 4, control_rate: voice_chat_engine::limits::RateLimit { burst: 100, per_second: 100 }, ..Config::default() };
     let mut n = Node::with_config("a.os", cfg);
     let (room, ws) = room_with(&mut n, &[("a", 1), ("b", 2)]);
-    n.engine.handle_close(0, 2);
+    n.close(0, 2);
     for i in 0..6 {
         n.send(0, 1, &ClientMsg::Chat { text: format!("{i}") });
     }
@@ -104,19 +104,19 @@ fn resume_too_far_behind_gets_a_snapshot() {
 fn ghosts_are_swept_after_the_timeout() {
     let mut n = Node::new("a.os");
     let (room, ws) = room_with(&mut n, &[("a", 1), ("b", 2)]);
-    n.engine.handle_close(1_000, 2);
+    n.close(1_000, 2);
     n.pump();
     n.clear();
     // Keep "a" alive with pings; "b" is gone. Sweeps run every 30 s: the one at 60 s is
     // 59 s after the drop, so the one at 90 s removes it.
     for t in (10_000..=80_000).step_by(10_000) {
         n.send(t, 1, &ClientMsg::Ping { t: 0.0 });
-        n.engine.handle_tick(t);
+        n.tick(t);
         n.pump();
     }
     assert!(n.events(1).iter().all(|(_, e)| !matches!(e, Event::GhostRemoved { .. })));
     n.send(90_000, 1, &ClientMsg::Ping { t: 0.0 });
-    n.engine.handle_tick(90_000);
+    n.tick(90_000);
     n.pump();
     let ev = n.events(1);
     assert!(ev.iter().any(|(_, e)| matches!(e, Event::GhostRemoved { participant } if *participant == ws[1].participant)));
@@ -127,11 +127,11 @@ fn ghosts_are_swept_after_the_timeout() {
 fn silent_connections_become_ghosts_and_are_closed() {
     let mut n = Node::new("a.os");
     let (room, _) = room_with(&mut n, &[("a", 1)]);
-    n.engine.handle_tick(30_000);
-    n.engine.handle_tick(59_999);
+    n.tick(30_000);
+    n.tick(59_999);
     n.pump();
     assert_eq!(n.engine.room_snapshot(&room).unwrap().participants.len(), 1);
-    n.engine.handle_tick(60_000);
+    n.tick(60_000);
     n.pump();
     assert_eq!(n.engine.room_snapshot(&room).unwrap().participants.len(), 0);
     assert_eq!(n.closed, vec![1]);
@@ -208,10 +208,10 @@ fn typing_indicator_expires_by_itself_and_ends_with_chat() {
     n.send(0, 1, &ClientMsg::Typing {});
     n.send(1000, 1, &ClientMsg::Typing {});
     assert_eq!(presence(&mut n), vec![Presence::Typing { participant: ws[0].participant.clone(), typing: true }]);
-    n.engine.handle_tick(5_999);
+    n.tick(5_999);
     n.pump();
     assert!(presence(&mut n).is_empty());
-    n.engine.handle_tick(6_000);
+    n.tick(6_000);
     n.pump();
     assert_eq!(presence(&mut n), vec![Presence::Typing { participant: ws[0].participant.clone(), typing: false }]);
     n.send(7_000, 1, &ClientMsg::Typing {});
@@ -229,9 +229,9 @@ fn speaking_indicator_follows_levels_with_hysteresis() {
         let t = i as u64 * 20;
         let level = if i == 10 { 127 } else { 20 };
         let mut f = frame(ws[0].stream, i, level);
-        n.engine.handle_binary(t, 1, &mut f).unwrap();
-        n.engine.handle_binary(t, 2, &mut encode_ack(i + 1)).unwrap();
-        n.engine.handle_tick(t);
+        n.binary(t, 1, &mut f).unwrap();
+        n.binary(t, 2, &mut encode_ack(i + 1)).unwrap();
+        n.tick(t);
         n.pump();
         for m in n.take(2) {
             if let ServerMsg::Presence { event: Presence::Speaking { speaking, .. }, .. } = m {
@@ -240,10 +240,10 @@ fn speaking_indicator_follows_levels_with_hysteresis() {
         }
     }
     assert_eq!(speaking_events, vec![(40, true)], "one quiet frame must not flicker");
-    n.engine.handle_tick(380 + 499);
+    n.tick(380 + 499);
     n.pump();
     assert!(n.take(2).is_empty());
-    n.engine.handle_tick(380 + 500);
+    n.tick(380 + 500);
     n.pump();
     assert!(matches!(&n.take(2)[..], [ServerMsg::Presence { event: Presence::Speaking { speaking: false, .. }, .. }]));
 }
@@ -253,7 +253,7 @@ fn relay_is_mix_minus_and_rewrites_the_stream_id() {
     let mut n = Node::new("a.os");
     let (_, ws) = room_with(&mut n, &[("a", 1), ("b", 2), ("c", 3)]);
     let mut f = frame(999, 1, 20);
-    let relay = n.engine.handle_binary(0, 1, &mut f).unwrap();
+    let relay = n.binary(0, 1, &mut f).unwrap();
     let mut to = relay.conns.to_vec();
     to.sort();
     assert_eq!(to, vec![2, 3]);
@@ -267,16 +267,16 @@ fn muted_viewer_and_outsider_frames_are_dropped_and_counted() {
     n.engine.mute(0, &room, &ws[0].participant, true).unwrap();
     n.engine.set_role(0, &room, &ws[1].participant, Role::Viewer).unwrap();
     n.send(0, 3, &ClientMsg::SelfMute { muted: true });
-    assert_eq!(n.engine.handle_binary(0, 1, &mut frame(1, 1, 20)), Err(DropReason::Muted));
-    assert_eq!(n.engine.handle_binary(0, 2, &mut frame(1, 1, 20)), Err(DropReason::NotAllowed));
-    assert_eq!(n.engine.handle_binary(0, 3, &mut frame(1, 1, 20)), Err(DropReason::Muted));
+    assert_eq!(n.binary(0, 1, &mut frame(1, 1, 20)), Err(DropReason::Muted));
+    assert_eq!(n.binary(0, 2, &mut frame(1, 1, 20)), Err(DropReason::NotAllowed));
+    assert_eq!(n.binary(0, 3, &mut frame(1, 1, 20)), Err(DropReason::Muted));
     n.open(0, 4, ConnKind::Guest);
-    assert_eq!(n.engine.handle_binary(0, 4, &mut frame(1, 1, 20)), Err(DropReason::NotMember));
-    assert_eq!(n.engine.handle_binary(0, 77, &mut frame(1, 1, 20)), Err(DropReason::UnknownConnection));
+    assert_eq!(n.binary(0, 4, &mut frame(1, 1, 20)), Err(DropReason::NotMember));
+    assert_eq!(n.binary(0, 77, &mut frame(1, 1, 20)), Err(DropReason::UnknownConnection));
     let d = n.engine.metrics().frames_dropped;
     assert_eq!((d.muted, d.not_allowed, d.not_member, d.unknown_connection), (2, 1, 1, 1));
     n.engine.mute(0, &room, &ws[0].participant, false).unwrap();
-    assert!(n.engine.handle_binary(0, 1, &mut frame(1, 2, 20)).is_ok());
+    assert!(n.binary(0, 1, &mut frame(1, 2, 20)).is_ok());
 }
 
 #[test]
@@ -288,14 +288,14 @@ fn only_the_k_loudest_speakers_are_forwarded() {
     // Levels: p1 loudest ... p4 quietest; K = 3.
     let mut passed = Vec::new();
     for (i, level) in [(0usize, 10u8), (1, 20), (2, 30), (3, 40)] {
-        let r = n.engine.handle_binary(0, (i + 1) as u32, &mut frame(ws[i].stream, 1, level)).map(|r| r.conns.len());
+        let r = n.binary(0, (i + 1) as u32, &mut frame(ws[i].stream, 1, level)).map(|r| r.conns.len());
         passed.push(r.is_ok());
     }
     assert_eq!(passed, vec![true, true, true, false]);
     assert_eq!(n.engine.metrics().frames_dropped.not_loudest, 1);
     // p4 gets louder than p3: it now passes.
-    assert!(n.engine.handle_binary(20, 4, &mut frame(ws[3].stream, 2, 5)).is_ok());
-    assert_eq!(n.engine.handle_binary(20, 3, &mut frame(ws[2].stream, 2, 30)), Err(DropReason::NotLoudest));
+    assert!(n.binary(20, 4, &mut frame(ws[3].stream, 2, 5)).is_ok());
+    assert_eq!(n.binary(20, 3, &mut frame(ws[2].stream, 2, 30)), Err(DropReason::NotLoudest));
 }
 
 #[test]
@@ -303,8 +303,8 @@ fn sequence_gaps_are_counted() {
     let mut n = Node::new("a.os");
     let (_, ws) = room_with(&mut n, &[("a", 1), ("b", 2)]);
     for seq in [1u32, 2, 5, 6, 6, 10] {
-        n.engine.handle_binary(0, 1, &mut frame(ws[0].stream, seq, 20)).unwrap();
-        n.engine.handle_binary(0, 2, &mut encode_ack(100)).unwrap();
+        n.binary(0, 1, &mut frame(ws[0].stream, seq, 20)).unwrap();
+        n.binary(0, 2, &mut encode_ack(100)).unwrap();
     }
     assert_eq!(n.engine.metrics().sequence_gaps, 2);
 }
@@ -315,19 +315,19 @@ fn flow_control_skips_lagging_clients_and_resumes_after_acks() {
     let (_, ws) = room_with(&mut n, &[("a", 1), ("b", 2)]);
     let mut delivered = 0;
     for seq in 0..30u32 {
-        let r = n.engine.handle_binary(seq as u64 * 20, 1, &mut frame(ws[0].stream, seq, 20)).unwrap();
+        let r = n.binary(seq as u64 * 20, 1, &mut frame(ws[0].stream, seq, 20)).unwrap();
         delivered += r.conns.len();
     }
     assert_eq!(delivered, 24);
     assert_eq!(n.engine.metrics().flow_control_skips, 6);
-    n.engine.handle_binary(600, 2, &mut encode_ack(24)).unwrap();
-    let r = n.engine.handle_binary(620, 1, &mut frame(ws[0].stream, 31, 20)).unwrap();
+    n.binary(600, 2, &mut encode_ack(24)).unwrap();
+    let r = n.binary(620, 1, &mut frame(ws[0].stream, 31, 20)).unwrap();
     assert_eq!(r.conns, &[2]);
     // An ack beyond what was sent cannot open the window for ever.
-    n.engine.handle_binary(640, 2, &mut encode_ack(1_000_000)).unwrap();
+    n.binary(640, 2, &mut encode_ack(1_000_000)).unwrap();
     let mut more = 0;
     for seq in 32..100u32 {
-        more += n.engine.handle_binary(700 + seq as u64 * 20, 1, &mut frame(ws[0].stream, seq, 20)).unwrap().conns.len();
+        more += n.binary(700 + seq as u64 * 20, 1, &mut frame(ws[0].stream, seq, 20)).unwrap().conns.len();
     }
     assert_eq!(more, 24);
 }
@@ -337,7 +337,7 @@ fn control_messages_are_never_held_back_by_flow_control() {
     let mut n = Node::new("a.os");
     let (_, ws) = room_with(&mut n, &[("a", 1), ("b", 2)]);
     for seq in 0..40u32 {
-        let _ = n.engine.handle_binary(seq as u64 * 20, 1, &mut frame(ws[0].stream, seq, 20));
+        let _ = n.binary(seq as u64 * 20, 1, &mut frame(ws[0].stream, seq, 20));
     }
     n.send(1000, 1, &ClientMsg::Chat { text: "still here".into() });
     assert!(n.events(2).iter().any(|(_, e)| matches!(e, Event::Chat { .. })));

@@ -4,17 +4,33 @@
 use std::collections::BTreeMap;
 use voice_chat_engine::audio::{encode_frame, FrameHeader, FLAG_VOICE};
 use voice_chat_engine::{
-    ClientMsg, Config, ConnId, ConnKind, Engine, ErrorCode, Output, PeerEnvelope, RoomCreated, SeededEntropy, ServerMsg,
-    Settings, Welcome,
+    ClientMsg, Config, ConnId, ConnKind, DropReason, Engine, ErrorCode, Input, OutBuf, Output, PeerEnvelope, PeerRefusal, PersistedState,
+    Refusal, RoomCreated, SeededEntropy, ServerMsg, Settings, Welcome,
 };
 
 pub struct Node {
     pub name: String,
     pub engine: Engine,
+    pub buf: OutBuf,
     pub inbox: BTreeMap<ConnId, Vec<ServerMsg>>,
     pub closed: Vec<ConnId>,
     pub to_peers: Vec<(String, PeerEnvelope)>,
+    /// Request id of each control message in `to_peers`, by (node, envelope seq).
+    pub requests: BTreeMap<(String, u64), u64>,
+    /// Binary pushes: (recipients, frame).
+    pub binaries: Vec<(Vec<ConnId>, Vec<u8>)>,
+    /// Audio batches for peers: (node, batch).
+    pub audio_out: Vec<(String, Vec<u8>)>,
     pub persist_requests: usize,
+    pub last_persisted: Option<PersistedState>,
+    pub socket_checks: usize,
+}
+
+/// Where one frame went: local recipients and how many peer nodes got a copy.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Relay {
+    pub conns: Vec<ConnId>,
+    pub peer_copies: usize,
 }
 
 impl Node {
@@ -28,36 +44,104 @@ impl Node {
     }
 
     pub fn from_engine(name: &str, engine: Engine) -> Self {
-        Self { name: name.into(), engine, inbox: BTreeMap::new(), closed: Vec::new(), to_peers: Vec::new(), persist_requests: 0 }
+        Self {
+            name: name.into(),
+            engine,
+            buf: OutBuf::new(),
+            inbox: BTreeMap::new(),
+            closed: Vec::new(),
+            to_peers: Vec::new(),
+            requests: BTreeMap::new(),
+            binaries: Vec::new(),
+            audio_out: Vec::new(),
+            persist_requests: 0,
+            last_persisted: None,
+            socket_checks: 0,
+        }
     }
 
-    /// Moves the engine's outputs into the per-connection inboxes.
+    /// Moves the engine's outputs into the per-connection inboxes and the peer queues.
     pub fn pump(&mut self) {
-        while let Some(out) = self.engine.poll_output() {
+        while let Some(out) = self.engine.poll_output(&mut self.buf) {
             match out {
-                Output::ToConns { conns, msg } => {
-                    // Every message must survive the JSON round trip the shell does.
-                    let back = ServerMsg::from_json(&msg.to_json()).expect("server JSON decodes");
-                    assert_eq!(back, msg);
-                    for c in conns {
-                        self.inbox.entry(c).or_default().push(msg.clone());
+                Output::Text => {
+                    // Every message must survive the JSON round trip to the client.
+                    let text = std::str::from_utf8(&self.buf.bytes).expect("text is UTF-8");
+                    let msg = ServerMsg::from_json(text).expect("server JSON decodes");
+                    assert_eq!(msg.to_json(), text);
+                    for c in &self.buf.conns {
+                        self.inbox.entry(*c).or_default().push(msg.clone());
                     }
                 }
+                Output::Binary => self.binaries.push((self.buf.conns.clone(), self.buf.bytes.clone())),
                 Output::Close { conn } => self.closed.push(conn),
-                Output::ToPeer { node, envelope } => self.to_peers.push((node, envelope)),
-                Output::PersistRequested => self.persist_requests += 1,
+                Output::PeerControl { node, request, .. } => {
+                    let node = self.engine.peer_name(node).to_string();
+                    let envelope = PeerEnvelope::from_bytes(&self.buf.bytes).expect("peer envelope decodes");
+                    self.requests.insert((node.clone(), envelope.seq), request);
+                    self.to_peers.push((node, envelope));
+                }
+                Output::PeerAudio { node } => {
+                    let node = self.engine.peer_name(node).to_string();
+                    self.audio_out.push((node, self.buf.bytes.clone()));
+                }
+                Output::Persist(state) => {
+                    self.persist_requests += 1;
+                    self.last_persisted = Some(state);
+                }
+                Output::ListSockets => self.socket_checks += 1,
             }
         }
     }
 
-    pub fn open(&mut self, now: u64, conn: ConnId, kind: ConnKind) {
-        self.engine.handle_open(now, conn, kind);
+    pub fn input(&mut self, now: u64, input: Input) -> Result<(), Refusal> {
+        let r = self.engine.handle(now, input);
         self.pump();
+        r
+    }
+
+    pub fn open(&mut self, now: u64, conn: ConnId, kind: ConnKind) {
+        let _ = self.input(now, Input::Open { conn, kind });
+    }
+
+    pub fn close(&mut self, now: u64, conn: ConnId) {
+        self.input(now, Input::Close { conn }).unwrap();
+    }
+
+    pub fn tick(&mut self, now: u64) {
+        self.input(now, Input::Timeout).unwrap();
+    }
+
+    pub fn peer_message(&mut self, now: u64, from: &str, body: &[u8]) -> Result<(), PeerRefusal> {
+        self.input(now, Input::PeerControl { from, body }).map_err(|r| match r {
+            Refusal::Peer(p) => p,
+            other => panic!("not a peer refusal: {other:?}"),
+        })
+    }
+
+    /// A binary message from `conn`: where the frame went (its Binary push and the peer
+    /// batches it left in), or why it was dropped.
+    pub fn binary(&mut self, now: u64, conn: ConnId, frame: &mut [u8]) -> Result<Relay, DropReason> {
+        let pushes = self.binaries.len();
+        let batches = self.audio_out.len();
+        let r = self.input(now, Input::Binary { conn, frame });
+        let conns: Vec<ConnId> = self.binaries.drain(pushes..).flat_map(|(c, _)| c).collect();
+        match r {
+            Ok(()) => Ok(Relay { conns, peer_copies: self.audio_out.len() - batches }),
+            Err(Refusal::Frame(reason)) => Err(reason),
+            Err(other) => panic!("not a frame refusal: {other:?}"),
+        }
+    }
+
+    /// An audio batch from `from`: the Binary pushes it caused.
+    pub fn peer_audio(&mut self, now: u64, from: &str, batch: &mut [u8]) -> Vec<(Vec<ConnId>, Vec<u8>)> {
+        let pushes = self.binaries.len();
+        self.input(now, Input::PeerAudio { from, batch }).unwrap();
+        self.binaries.drain(pushes..).collect()
     }
 
     pub fn send_json(&mut self, now: u64, conn: ConnId, json: &str) {
-        self.engine.handle_text(now, conn, json.as_bytes());
-        self.pump();
+        self.input(now, Input::Text { conn, text: json.as_bytes() }).unwrap();
     }
 
     pub fn send(&mut self, now: u64, conn: ConnId, msg: &ClientMsg) {
@@ -134,6 +218,12 @@ pub fn open_settings() -> Settings {
     Settings { guests_allowed: true, guests_may_speak: true, ..Settings::default() }
 }
 
+/// The configuration of nodes in a [`Net`]: a control message whose send fails is given up
+/// at once (the retry policy has its own tests), so a test can cut a link with one message.
+pub fn net_config() -> Config {
+    Config { peer_control_retries: 0, ..Config::default() }
+}
+
 /// Several engines passing peer messages and audio batches to each other.
 pub struct Net {
     pub nodes: BTreeMap<String, Node>,
@@ -145,14 +235,19 @@ pub struct Net {
 
 impl Net {
     pub fn new(names: &[&str]) -> Self {
-        Self { nodes: names.iter().map(|n| (n.to_string(), Node::new(n))).collect(), down: Vec::new(), audio: Vec::new() }
+        Self {
+            nodes: names.iter().map(|n| (n.to_string(), Node::with_config(n, net_config()))).collect(),
+            down: Vec::new(),
+            audio: Vec::new(),
+        }
     }
 
     pub fn node(&mut self, name: &str) -> &mut Node {
         self.nodes.get_mut(name).unwrap()
     }
 
-    /// Delivers peer control messages until none are left.
+    /// Delivers peer control messages until none are left; each sender hears whether its
+    /// request was answered.
     pub fn run(&mut self, now: u64) {
         for _ in 0..1000 {
             let mut moved = false;
@@ -163,15 +258,15 @@ impl Net {
                 let msgs = std::mem::take(&mut node.to_peers);
                 for (to, envelope) in msgs {
                     moved = true;
+                    let request = self.nodes[from].requests.get(&(to.clone(), envelope.seq)).copied().expect("request id known");
                     if self.down.contains(&to) || self.down.contains(from) || !self.nodes.contains_key(&to) {
                         let n = self.nodes.get_mut(from).unwrap();
-                        n.engine.handle_peer_unreachable(now, &to);
-                        n.pump();
+                        n.input(now, Input::PeerSendFailed { request }).unwrap();
                         continue;
                     }
                     let dest = self.nodes.get_mut(&to).unwrap();
-                    dest.engine.handle_peer_message(now, from, &envelope.to_bytes()).expect("peer message accepted");
-                    dest.pump();
+                    dest.peer_message(now, from, &envelope.to_bytes()).expect("peer message accepted");
+                    self.nodes.get_mut(from).unwrap().input(now, Input::PeerDelivered { request }).unwrap();
                 }
             }
             if !moved {
@@ -181,7 +276,7 @@ impl Net {
         panic!("peer messages never settled");
     }
 
-    /// Flushes every node's audio batches to their destinations, until none are left
+    /// Delivers every node's audio batches to their destinations, until none are left
     /// (a host forwards what it received from one peer to the others).
     pub fn flush_audio(&mut self, now: u64) {
         for _ in 0..4 {
@@ -195,23 +290,17 @@ impl Net {
         let mut any = false;
         let names: Vec<String> = self.nodes.keys().cloned().collect();
         for from in &names {
-            let mut batches: Vec<(String, Vec<u8>)> = Vec::new();
-            self.nodes.get_mut(from).unwrap().engine.flush_peer_batches(|node, bytes| batches.push((node.to_string(), bytes.to_vec())));
+            let batches = std::mem::take(&mut self.nodes.get_mut(from).unwrap().audio_out);
             for (to, mut batch) in batches {
                 any = true;
                 if self.down.contains(&to) || self.down.contains(from) {
                     continue;
                 }
                 let dest = self.nodes.get_mut(&to).unwrap();
-                let mut got = Vec::new();
-                dest.engine.handle_peer_audio(now, from, &mut batch, |f, conns| {
+                for (conns, f) in dest.peer_audio(now, from, &mut batch) {
                     for c in conns {
-                        got.push((*c, f.to_vec()));
+                        self.audio.push((to.clone(), c, f.clone()));
                     }
-                });
-                dest.pump();
-                for (c, f) in got {
-                    self.audio.push((to.clone(), c, f));
                 }
             }
         }

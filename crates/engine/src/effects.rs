@@ -1,0 +1,76 @@
+//! What a transition may cause, gathered in one place so that every room event reaches each
+//! member exactly once per node: messages to sockets (the [`Outbox`]), control messages to
+//! peers (the [`PeerLinks`]), a save (the [`SaveSchedule`]) and the counters.
+
+use crate::error::EngineError;
+use crate::metrics::Metrics;
+use crate::outbox::{Outbox, Pending};
+use crate::peer::PeerMsg;
+use crate::peer_links::PeerLinks;
+use crate::protocol::{Event, Presence, ServerMsg};
+use crate::room::Room;
+use crate::save::SaveSchedule;
+use crate::ConnId;
+
+pub(crate) struct Effects {
+    pub queue: Outbox,
+    pub peers: PeerLinks,
+    pub metrics: Metrics,
+    pub save: SaveSchedule,
+}
+
+impl Effects {
+    pub fn send(&mut self, conns: Vec<ConnId>, msg: ServerMsg) {
+        self.queue.text(conns, msg);
+    }
+
+    pub fn send_one(&mut self, conn: ConnId, msg: ServerMsg) {
+        self.queue.text(vec![conn], msg);
+    }
+
+    pub fn error(&mut self, conn: ConnId, err: &EngineError, reference: Option<String>) {
+        self.metrics.control_errors += 1;
+        self.send_one(conn, ServerMsg::error(err, reference));
+    }
+
+    pub fn close(&mut self, conn: ConnId) {
+        self.queue.push(Pending::Close(conn));
+    }
+
+    pub fn reachable(&self, node: &str) -> bool {
+        self.peers.reachable(node)
+    }
+
+    /// A control message to `node`, retried by the engine until answered or given up.
+    pub fn send_peer(&mut self, node: &str, now: u64, msg: PeerMsg) {
+        let request = self.peers.send(node, now, msg);
+        self.metrics.peer_messages_out += 1;
+        self.queue.push(Pending::PeerControl(request));
+    }
+
+    pub fn mark_dirty(&mut self) {
+        self.save.changed();
+    }
+
+    /// Sends a room event to everyone in the room: local sockets and each reachable peer once.
+    pub fn emit(&mut self, room: &mut Room, now: u64, event: Event) {
+        let logged = room.log.append(event).clone();
+        let msg = ServerMsg::Event { room: room.id.clone(), seq: logged.seq, event: logged.event.clone() };
+        self.send(room.local_conns(), msg);
+        for node in room.peer_nodes() {
+            if self.reachable(&node) {
+                self.send_peer(&node, now, PeerMsg::Event { room: room.id.clone(), event: logged.clone() });
+            }
+        }
+        self.mark_dirty();
+    }
+
+    pub fn announce(&mut self, room: &Room, now: u64, event: Presence) {
+        self.send(room.local_conns(), ServerMsg::Presence { room: room.id.clone(), event: event.clone() });
+        for node in room.peer_nodes() {
+            if self.reachable(&node) {
+                self.send_peer(&node, now, PeerMsg::Presence { room: room.id.clone(), event: event.clone() });
+            }
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! What this engine knows about each other node: the sequence numbers and session of the
+//! control channel both ways (with the dedupe window), whether it is reachable, its audio
+//! batch, and the control requests in flight with their retry policy.
+
+use crate::audio::append_room_marker;
+use crate::io::PeerId;
+use crate::limits::{RateLimit, TokenBucket};
+use crate::peer::{PeerEnvelope, PeerMsg};
+use crate::seen_window::SeenWindow;
+use std::collections::BTreeMap;
+
+/// Retry policy for control requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RetryPolicy {
+    /// Sends after the first before the peer counts as unreachable.
+    pub retries: u32,
+    /// Wait before the first retry; doubled for each one after.
+    pub base_ms: u64,
+}
+
+impl RetryPolicy {
+    /// When to send again after failed try number `failed` (1-based), or None: give up.
+    pub fn next_try(&self, now: u64, failed: u32) -> Option<u64> {
+        if failed > self.retries {
+            return None;
+        }
+        let shift = (failed - 1).min(20);
+        Some(now.saturating_add(self.base_ms << shift))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct PeerLink {
+    pub name: String,
+    pub out_seq: u64,
+    pub in_session: Option<String>,
+    pub in_seen: SeenWindow,
+    pub reachable: bool,
+    pub bucket: TokenBucket,
+    /// Audio for this peer gathered during the current input (room markers + frames).
+    pub batch: Vec<u8>,
+    pub batch_room: String,
+    /// Id of the last frame appended, so one frame is appended once per peer.
+    pub last_frame: u64,
+}
+
+/// A control request sent and not yet answered.
+#[derive(Debug, Clone)]
+pub(crate) struct InFlight {
+    pub node: PeerId,
+    pub envelope: PeerEnvelope,
+    /// Sends so far.
+    pub tries: u32,
+    /// When to send again, after a failed try.
+    pub retry_at: Option<u64>,
+}
+
+/// What a failed try leads to.
+#[derive(Debug)]
+pub(crate) enum AfterFailure {
+    /// Sent again at this time.
+    RetryAt(u64),
+    /// Every try failed: the peer is unreachable; here is what was lost.
+    GaveUp { node: PeerId, envelope: PeerEnvelope },
+    /// Unknown request (already answered or given up).
+    Unknown,
+}
+
+pub(crate) struct PeerLinks {
+    /// Random per engine start, sent with every envelope.
+    pub session: String,
+    links: Vec<PeerLink>,
+    by_name: BTreeMap<String, PeerId>,
+    inflight: BTreeMap<u64, InFlight>,
+    next_request: u64,
+    rate: RateLimit,
+    retry: RetryPolicy,
+    /// Peers whose batch got audio during the current input.
+    pub pending_audio: Vec<PeerId>,
+}
+
+impl PeerLinks {
+    pub fn new(session: String, rate: RateLimit, retry: RetryPolicy) -> Self {
+        Self {
+            session,
+            links: Vec::new(),
+            by_name: BTreeMap::new(),
+            inflight: BTreeMap::new(),
+            next_request: 0,
+            rate,
+            retry,
+            pending_audio: Vec::with_capacity(8),
+        }
+    }
+
+    /// The link to `node`, created on first use.
+    pub fn intern(&mut self, node: &str, now: u64) -> PeerId {
+        if let Some(id) = self.by_name.get(node) {
+            return *id;
+        }
+        let id = PeerId(self.links.len() as u32);
+        self.links.push(PeerLink {
+            name: node.to_string(),
+            out_seq: 0,
+            in_session: None,
+            in_seen: SeenWindow::default(),
+            reachable: true,
+            bucket: TokenBucket::new(self.rate, now),
+            batch: Vec::new(),
+            batch_room: String::new(),
+            last_frame: 0,
+        });
+        self.by_name.insert(node.to_string(), id);
+        id
+    }
+
+    pub fn link(&mut self, node: &str, now: u64) -> &mut PeerLink {
+        let id = self.intern(node, now);
+        &mut self.links[id.0 as usize]
+    }
+
+    pub fn get(&self, id: PeerId) -> &PeerLink {
+        &self.links[id.0 as usize]
+    }
+
+    pub fn get_mut(&mut self, id: PeerId) -> &mut PeerLink {
+        &mut self.links[id.0 as usize]
+    }
+
+    pub fn reachable(&self, node: &str) -> bool {
+        self.by_name.get(node).is_none_or(|id| self.links[id.0 as usize].reachable)
+    }
+
+    /// Numbers `msg` for `node` and records it as in flight; returns the request id.
+    pub fn send(&mut self, node: &str, now: u64, msg: PeerMsg) -> u64 {
+        let id = self.intern(node, now);
+        let link = &mut self.links[id.0 as usize];
+        link.out_seq += 1;
+        let envelope = PeerEnvelope::new(&self.session, link.out_seq, msg);
+        self.next_request += 1;
+        self.inflight.insert(self.next_request, InFlight { node: id, envelope, tries: 1, retry_at: None });
+        self.next_request
+    }
+
+    pub fn in_flight(&self, request: u64) -> Option<&InFlight> {
+        self.inflight.get(&request)
+    }
+
+    pub fn delivered(&mut self, request: u64) {
+        self.inflight.remove(&request);
+    }
+
+    /// A try of `request` failed: schedule the next one or give up.
+    pub fn failed(&mut self, request: u64, now: u64) -> AfterFailure {
+        let Some(f) = self.inflight.get_mut(&request) else { return AfterFailure::Unknown };
+        match self.retry.next_try(now, f.tries) {
+            Some(at) => {
+                f.retry_at = Some(at);
+                AfterFailure::RetryAt(at)
+            }
+            None => {
+                let f = self.inflight.remove(&request).expect("present");
+                AfterFailure::GaveUp { node: f.node, envelope: f.envelope }
+            }
+        }
+    }
+
+    /// Requests whose retry time has come (their try count goes up), and the next retry
+    /// time of the others.
+    pub fn due_retries(&mut self, now: u64, into: &mut Vec<u64>) -> Option<u64> {
+        let mut next = None::<u64>;
+        for (request, f) in self.inflight.iter_mut() {
+            match f.retry_at {
+                Some(at) if at <= now => {
+                    f.retry_at = None;
+                    f.tries += 1;
+                    into.push(*request);
+                }
+                Some(at) => next = Some(next.map_or(at, |n| n.min(at))),
+                None => {}
+            }
+        }
+        next
+    }
+
+    /// Appends frame number `frame_id` of `room` to the batch of `node` if it is reachable
+    /// and does not have that frame yet. Returns whether it was appended.
+    pub fn append_audio(&mut self, node: &str, room: &str, frame: &[u8], frame_id: u64) -> bool {
+        let Some(&id) = self.by_name.get(node) else { return false };
+        let link = &mut self.links[id.0 as usize];
+        if !link.reachable || link.last_frame == frame_id {
+            return false;
+        }
+        link.last_frame = frame_id;
+        if link.batch.is_empty() || link.batch_room != room {
+            append_room_marker(room, &mut link.batch);
+            link.batch_room.clear();
+            link.batch_room.push_str(room);
+        }
+        link.batch.extend_from_slice(frame);
+        if !self.pending_audio.contains(&id) {
+            self.pending_audio.push(id);
+        }
+        true
+    }
+
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_gives_up_after_the_last_retry() {
+        let p = RetryPolicy { retries: 2, base_ms: 1_000 };
+        assert_eq!(p.next_try(100, 1), Some(1_100));
+        assert_eq!(p.next_try(100, 2), Some(2_100));
+        assert_eq!(p.next_try(100, 3), None);
+        assert_eq!(RetryPolicy { retries: 0, base_ms: 1_000 }.next_try(0, 1), None);
+    }
+}
