@@ -5,6 +5,7 @@ import { api, DEFAULT_CAPACITY, inviteLink, LoginRequiredError, roomName, type A
 import { ROLES, type Role } from '../protocol/control';
 import { parseRoomTarget, roomPath, RoomTargetError } from '../room/roomTarget';
 import { LoginRequired } from './Notices';
+import { SavedStateNotice } from './SavedStateNotice';
 import { showError } from './toast';
 
 export function ourNode(): string | undefined {
@@ -66,6 +67,7 @@ export function Home() {
           {info ? ` · v${info.version} · protocol ${info.protocol_version}` : ''}
         </span>
       </header>
+      <SavedStateNotice />
       <div className="home-grid">
         <CreateRoom onCreated={refresh} />
         <JoinRemote />
