@@ -1,6 +1,7 @@
 //! Compiling a process crate for wasm32-wasip1 and turning the core module into a component
 //! with the WASI preview1 reactor adapter of wasmtime 33, as kit does with wasm-tools 1.225.
 use crate::layout;
+use crate::package_zip::{self, BuiltPackage};
 use crate::step::{run, step};
 use anyhow::{bail, Context, Result};
 use std::fs;
@@ -11,11 +12,6 @@ use wasi_preview1_component_adapter_provider::{
 };
 
 const WASM_TARGET: &str = "wasm32-wasip1";
-
-pub struct BuiltPackage {
-    pub zip: PathBuf,
-    pub sha256: String,
-}
 
 pub fn build_package(skip_ui: bool) -> Result<BuiltPackage> {
     require_wasm_target()?;
@@ -33,8 +29,8 @@ pub fn build_package(skip_ui: bool) -> Result<BuiltPackage> {
     step("componentize with the wasi preview1 reactor adapter", || {
         componentize(&module, &layout::process_wasm())
     })?;
-    step("pkg/api.zip from api/", crate::package_zip::zip_api)?;
-    let built = step("zip pkg/ into the installable package", crate::package_zip::zip_pkg)?;
+    step("pkg/api.zip from api/", package_zip::zip_api)?;
+    let built = step("zip pkg/ into the installable package", package_zip::zip_pkg)?;
     println!("package: {}", built.zip.display());
     println!("sha256:  {}", built.sha256);
     Ok(built)

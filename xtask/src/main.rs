@@ -2,6 +2,8 @@
 //! plus the project's two entry points (`run` and `test`).
 mod component;
 mod layout;
+#[cfg(test)]
+mod module_graph;
 mod package_zip;
 mod run;
 mod step;

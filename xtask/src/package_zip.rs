@@ -1,6 +1,5 @@
 //! The two zips kit writes: `pkg/api.zip` and the installable `target/<package>:<publisher>.zip`,
 //! deflated, entries sorted, fixed mtime and mode so the same inputs give the same bytes.
-use crate::component::BuiltPackage;
 use crate::layout;
 use anyhow::Result;
 use sha2::{Digest, Sha256};
@@ -8,6 +7,12 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use zip::write::SimpleFileOptions;
+
+/// The installable zip and its sha256, as kit prints them.
+pub struct BuiltPackage {
+    pub zip: PathBuf,
+    pub sha256: String,
+}
 
 pub fn zip_api() -> Result<()> {
     zip_directory(&layout::root().join("api"), &layout::pkg_dir().join("api.zip"))
