@@ -9,6 +9,7 @@ use std::time::Duration;
 
 pub use crate::endpoint::Endpoint;
 pub use crate::node::Node;
+use crate::node::NodeOptions;
 
 /// A package to install on every node: the zip kit (or `cargo xtask build`) writes.
 #[derive(Clone, Debug)]
@@ -105,10 +106,16 @@ impl Cluster {
             packages.push((bytes, id));
         }
         let net = Network::new();
+        let node_opts = NodeOptions {
+            password: opts.password.clone(),
+            http_timeout_secs: opts.http_timeout_secs,
+            expose_local: opts.expose_local,
+            echo_verbosity: opts.echo_verbosity,
+        };
         let mut nodes = Vec::new();
         for (i, name) in opts.nodes.iter().enumerate() {
             let port = opts.base_port.map(|b| b + i as u16).unwrap_or(0);
-            let node = Node::boot(name, home.join(name), net.clone(), &opts, port).await?;
+            let node = Node::boot(name, home.join(name), net.clone(), &node_opts, port).await?;
             for (bytes, id) in &packages {
                 node.install(bytes, id).with_context(|| format!("installing {id} on {name}"))?;
             }

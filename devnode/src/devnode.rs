@@ -13,6 +13,7 @@ pub mod net;
 pub mod node;
 pub mod process;
 pub mod types;
+pub mod unzip;
 pub mod vfs;
 
 pub use cluster::{Cluster, ClusterOptions, Endpoint, Node, PackageSpec};

@@ -4,6 +4,7 @@
 use crate::kernel::Kernel;
 use crate::process;
 use crate::types::*;
+use crate::unzip::{unzip_into, UnzipError};
 use serde::Deserialize;
 use std::io::Read;
 use std::path::Path;
@@ -39,28 +40,13 @@ pub struct ManifestEntry {
     pub public: bool,
 }
 
-pub fn unzip_into(zip_bytes: &[u8], dir: &Path) -> Result<(), InstallError> {
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip_bytes))
-        .map_err(|e| InstallError::BadZip("unreadable".into(), e.to_string()))?;
-    std::fs::create_dir_all(dir)?;
-    for i in 0..archive.len() {
-        let mut file = archive.by_index(i).map_err(|e| InstallError::BadZip(format!("entry {i}"), e.to_string()))?;
-        let Some(rel) = file.enclosed_name() else {
-            return Err(InstallError::BadZip(file.name().into(), "path escapes the package".into()));
-        };
-        let out = dir.join(rel);
-        if file.is_dir() {
-            std::fs::create_dir_all(&out)?;
-        } else {
-            if let Some(parent) = out.parent() {
-                std::fs::create_dir_all(parent)?;
-            }
-            let mut bytes = Vec::new();
-            file.read_to_end(&mut bytes)?;
-            std::fs::write(&out, bytes)?;
+impl From<UnzipError> for InstallError {
+    fn from(e: UnzipError) -> Self {
+        match e {
+            UnzipError::BadZip(entry, reason) => InstallError::BadZip(entry, reason),
+            UnzipError::Io(e) => InstallError::Io(e),
         }
     }
-    Ok(())
 }
 
 fn parse_cap(kernel: &Kernel, v: &serde_json::Value, process: &str) -> Result<Capability, InstallError> {

@@ -14,12 +14,6 @@ pub const PROCESS_INBOX: usize = 100;
 /// Upstream `EVENT_LOOP_CHANNEL_CAPACITY`.
 pub const KERNEL_INBOX: usize = 100_000;
 
-pub enum KernelEvent {
-    Message(KernelMessage),
-    /// An `offline` from the network for the process that sent the failed message.
-    NetError(WrappedSendError),
-}
-
 /// Commands to a running userspace process's supervisor.
 #[derive(Debug)]
 pub enum Control {

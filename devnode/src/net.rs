@@ -3,7 +3,6 @@
 //! `offline` after about a second for a node that cannot be reached, and the 10,485,800-byte
 //! message limit that closes the "connection" and loses what was queued behind it.
 //! Faults (offline nodes, latency and loss per pair) are set by tests.
-use crate::kernel::KernelEvent;
 use crate::types::*;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -1,6 +1,5 @@
 //! One node: its kernel, runtime modules and HTTP listener, which a reboot replaces whole
 //! while the home directory, port, password and login secret stay.
-use crate::cluster::ClusterOptions;
 use crate::endpoint::Endpoint;
 use crate::http_server::{HttpServer, HttpServerOptions};
 use crate::kernel::{kernel_loop, Control, Kernel};
@@ -14,6 +13,18 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::task::JoinHandle;
+
+/// How to boot one node (the cluster gives every node the same).
+#[derive(Clone, Debug)]
+pub struct NodeOptions {
+    /// The login password; random when None.
+    pub password: Option<String>,
+    pub http_timeout_secs: u64,
+    /// As the node flag `--expose-local` (needed for `local_only` bindings).
+    pub expose_local: bool,
+    /// Echo the node's terminal to stderr up to this verbosity.
+    pub echo_verbosity: Option<u8>,
+}
 
 pub struct Node {
     name: String,
@@ -147,7 +158,7 @@ impl Node {
         false
     }
 
-    pub(crate) async fn boot(name: &str, home: PathBuf, net: Arc<Network>, opts: &ClusterOptions, port: u16) -> Result<Node> {
+    pub(crate) async fn boot(name: &str, home: PathBuf, net: Arc<Network>, opts: &NodeOptions, port: u16) -> Result<Node> {
         std::fs::create_dir_all(&home).with_context(|| format!("creating {}", home.display()))?;
         let password = opts.password.clone().unwrap_or_else(|| {
             use rand::Rng;

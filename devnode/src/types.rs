@@ -232,6 +232,14 @@ pub struct WrappedSendError {
 /// What a process inbox carries, as upstream's `ProcessMessageSender`.
 pub type InboxItem = Result<KernelMessage, WrappedSendError>;
 
+/// What a kernel's event loop receives: from its own processes and from the network, which
+/// sits below the kernel and so only knows this type, not the kernel.
+pub enum KernelEvent {
+    Message(KernelMessage),
+    /// An `offline` from the network for the process that sent the failed message.
+    NetError(WrappedSendError),
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OnExit {
     None,

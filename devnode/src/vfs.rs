@@ -247,7 +247,7 @@ fn handle(kernel: &Kernel, root: &Path, km: &KernelMessage, body: &[u8]) -> Resu
             ok
         }
         VfsAction::AddZip => {
-            crate::install::unzip_into(&blob_bytes()?, &full).map_err(|e| json!({"IOError": e.to_string()}))?;
+            crate::unzip::unzip_into(&blob_bytes()?, &full).map_err(|e| json!({"IOError": e.to_string()}))?;
             ok
         }
         VfsAction::Hash => {
