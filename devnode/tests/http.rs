@@ -378,3 +378,29 @@ async fn the_route_with_more_fixed_segments_wins() {
     }
     cluster.shutdown().await;
 }
+
+#[tokio::test]
+async fn websocket_open_tells_the_app_the_client_address_and_the_proxy_reported_one() {
+    let cluster = one_node().await;
+    let node = cluster.node("alice.os");
+    let (mut probe, _) = Probe::install(node, probe_entry()).await;
+    ws_bind(&mut probe, "/ws", false).await;
+
+    let (ws, _) = tokio_tungstenite::connect_async(node.ws_url(&format!("{PREFIX}/ws"))).await.unwrap();
+    let client_addr = match ws.get_ref() {
+        tokio_tungstenite::MaybeTlsStream::Plain(tcp) => tcp.local_addr().unwrap().to_string(),
+        _ => unreachable!("plain ws:// to loopback"),
+    };
+    let open = push_body(&probe.report().await);
+    assert_eq!(open["WebSocketOpen"]["source_socket_addr"], client_addr.as_str(), "{open}");
+    assert_eq!(open["WebSocketOpen"]["forwarded_for"], Value::Null, "no proxy header, no forwarded_for");
+
+    let mut request = node.ws_url(&format!("{PREFIX}/ws")).into_client_request().unwrap();
+    request.headers_mut().insert("x-forwarded-for", "203.0.113.7, 10.0.0.1".parse().unwrap());
+    let (_ws2, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let open = push_body(&probe.report().await);
+    assert_eq!(open["WebSocketOpen"]["forwarded_for"], "203.0.113.7", "{open}");
+    assert!(open["WebSocketOpen"]["source_socket_addr"].as_str().unwrap().starts_with("127.0.0.1:"));
+    drop(ws);
+    cluster.shutdown().await;
+}
