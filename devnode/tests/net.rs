@@ -42,10 +42,13 @@ async fn two_nodes_exchange_requests_and_an_offline_peer_gives_offline_in_about_
     assert_eq!(err["SendError"]["target"], BOB_PROBE);
     assert!(took >= Duration::from_millis(800) && took < Duration::from_millis(3000), "offline after {took:?}");
     assert!(bob.sync("nothing").await.is_empty());
-    // The same failure for a fire-and-forget request is dropped: nothing comes back.
+    // The same failure for a fire-and-forget request is dropped. The marker behind it in the
+    // same queue fails the same way, in order, so its error arriving first proves none came.
     alice.command(send(BOB_PROBE, "shouting into the void", None, None)).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert!(alice.sync("quiet").await.is_empty(), "errors of fire-and-forget requests are dropped");
+    alice.command(send(BOB_PROBE, "marker", Some(30), Some("marker"))).await;
+    let next = alice.report().await;
+    assert_eq!(next["SendError"]["context"], "marker", "errors of fire-and-forget requests are dropped, got {next}");
+    assert!(alice.sync("quiet").await.is_empty(), "nothing after the marker either");
 
     cluster.set_offline("bob.os", false);
     alice.command(send(BOB_PROBE, "back", None, None)).await;
