@@ -1,6 +1,7 @@
 //! A small admin HTTP API on its own loopback port, so tests outside Rust (Node.js e2e) can
 //! read the nodes' URLs and inject faults. Routes are listed in docs/devnode.md.
 use crate::cluster::Cluster;
+use crate::net::Link;
 use crate::types::ProcessId;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -18,8 +19,13 @@ pub struct LinkBody {
     #[serde(default)]
     pub latency_ms: u64,
     #[serde(default)]
+    pub jitter_ms: u64,
+    #[serde(default)]
     pub loss: f64,
 }
+
+/// The largest latency or jitter the admin API accepts (a minute: far beyond any real link).
+pub const MAX_LINK_DELAY_MS: u64 = 60_000;
 
 /// What `devnode up` prints and `GET /nodes` returns for each node.
 pub fn describe(cluster: &Cluster, app_process: Option<&str>) -> Value {
@@ -84,10 +90,17 @@ pub fn router(cluster: Arc<(Cluster, Option<String>)>) -> axum::Router {
         .route(
             "/link",
             post(|State(s): State<Shared>, Json(b): Json<LinkBody>| async move {
-                if s.0.try_node(&b.a).is_none() || s.0.try_node(&b.b).is_none() || !(0.0..=1.0).contains(&b.loss) {
-                    return Err(err(StatusCode::BAD_REQUEST, "unknown node or loss outside [0, 1]".into()));
+                if s.0.try_node(&b.a).is_none() || s.0.try_node(&b.b).is_none() {
+                    return Err(err(StatusCode::BAD_REQUEST, "unknown node".into()));
                 }
-                s.0.set_link(&b.a, &b.b, Duration::from_millis(b.latency_ms), b.loss);
+                if !(0.0..=1.0).contains(&b.loss) {
+                    return Err(err(StatusCode::BAD_REQUEST, "loss outside [0, 1]".into()));
+                }
+                if b.latency_ms > MAX_LINK_DELAY_MS || b.jitter_ms > MAX_LINK_DELAY_MS {
+                    return Err(err(StatusCode::BAD_REQUEST, format!("latency_ms and jitter_ms are at most {MAX_LINK_DELAY_MS}")));
+                }
+                let link = Link { latency: Duration::from_millis(b.latency_ms), jitter: Duration::from_millis(b.jitter_ms), loss: b.loss };
+                s.0.set_link_faults(&b.a, &b.b, link);
                 Ok(Json(json!({"ok": true})))
             }),
         )

@@ -142,8 +142,15 @@ impl Cluster {
         self.net.set_online(node, !offline);
     }
 
+    /// Latency and loss between two nodes, both directions, without jitter.
     pub fn set_link(&self, a: &str, b: &str, latency: Duration, loss: f64) {
-        self.net.set_link(a, b, Link { latency, loss: loss.clamp(0.0, 1.0) });
+        self.set_link_faults(a, b, Link { latency, jitter: Duration::ZERO, loss });
+    }
+
+    /// All faults of the link between two nodes (both directions): latency, jitter (a random
+    /// extra delay per message, uniform in [0, jitter], order kept) and loss (clamped to [0, 1]).
+    pub fn set_link_faults(&self, a: &str, b: &str, link: Link) {
+        self.net.set_link(a, b, Link { loss: link.loss.clamp(0.0, 1.0), ..link });
     }
 
     /// Reboots a node (see `Node::reboot`).

@@ -17,4 +17,5 @@ pub mod unzip;
 pub mod vfs;
 
 pub use cluster::{Cluster, ClusterOptions, Endpoint, Node, PackageSpec};
+pub use net::Link;
 pub use types::{Address, Blob, Capability, KernelMessage, Message, ProcessId, Request, Response, SendErrorKind};

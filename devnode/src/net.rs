@@ -2,7 +2,12 @@
 //! (`hyperdrive/src/net/`): the true source address, one FIFO queue per ordered pair of nodes,
 //! `offline` after about a second for a node that cannot be reached, and the 10,485,800-byte
 //! message limit that closes the "connection" and loses what was queued behind it.
-//! Faults (offline nodes, latency and loss per pair) are set by tests.
+//! Faults (offline nodes; latency, jitter and loss per pair) are set by tests.
+//!
+//! Jitter delays each message by an extra random amount but never reorders a pair's messages:
+//! upstream carries all messages between two nodes over one TCP or WebSocket connection, so
+//! a late message holds back the ones behind it (head-of-line blocking) instead of being
+//! overtaken.
 use crate::types::*;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -15,11 +20,23 @@ pub const MAX_MESSAGE_SIZE: usize = 10_485_800;
 /// How long a connection attempt to an unreachable node takes before `offline`.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// The faults of the link between two nodes (both directions).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Link {
+    /// Fixed delay of every message.
     pub latency: Duration,
+    /// Each message is delayed by a further random amount, uniform in [0, jitter]; order is kept.
+    pub jitter: Duration,
     /// Probability in [0, 1] that a message is lost.
     pub loss: f64,
+}
+
+impl Link {
+    /// When a message sent at `sent_at` may be delivered, with this message's own jitter drawn.
+    fn due(&self, sent_at: Instant) -> Instant {
+        let jitter = if self.jitter > Duration::ZERO { self.jitter.mul_f64(rand::random::<f64>()) } else { Duration::ZERO };
+        sent_at + self.latency + jitter
+    }
 }
 
 struct Peer {
@@ -151,8 +168,11 @@ impl Network {
                 continue;
             }
             let link = self.link(&from, &to);
-            if link.latency > Duration::ZERO {
-                tokio::time::sleep_until(sent_at + link.latency).await;
+            // One worker per pair delivers in order: a message due earlier than the one ahead of
+            // it waits for that one, as on a single connection.
+            let due = link.due(sent_at);
+            if due > Instant::now() {
+                tokio::time::sleep_until(due).await;
             }
             if link.loss > 0.0 && rand::random::<f64>() < link.loss {
                 continue;

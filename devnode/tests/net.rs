@@ -2,7 +2,8 @@
 //! network checks): true source, per-pair order, offline, request_networking, size limit, faults.
 mod common;
 use common::*;
-use devnode::{Cluster, ClusterOptions};
+use devnode::types::{Capability, Message, ProcessId, Request};
+use devnode::{Cluster, ClusterOptions, Endpoint, Link};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -144,4 +145,104 @@ async fn a_message_over_the_size_limit_is_lost_and_smaller_ones_pass() {
     assert_eq!(got["Received"]["body"], "fits");
     assert_eq!(got["Received"]["blob"].as_str().unwrap().len(), 10_000_000);
     cluster.shutdown().await;
+}
+
+/// A native endpoint on `node` that may send and receive networked messages.
+fn net_endpoint(cluster: &Cluster, node: &str) -> Endpoint {
+    let id: ProcessId = "netpoint:devnode:sys".parse().unwrap();
+    cluster.node(node).endpoint(id, true, vec![Capability::network(node)])
+}
+
+/// Sends `n` messages from alice to bob one at a time and returns each one's delay.
+async fn one_way_delays(alice: &Endpoint, bob: &mut Endpoint, n: usize) -> Vec<Duration> {
+    let mut delays = Vec::new();
+    for i in 0..n {
+        let t = Instant::now();
+        alice.send(bob.address.clone(), Request::new(format!("d{i}")), None).await;
+        let got = bob.recv(Duration::from_secs(10)).await.expect("delivered within 10 s").expect("a message");
+        assert_eq!(got.message.body(), format!("d{i}").as_bytes());
+        delays.push(t.elapsed());
+    }
+    delays
+}
+
+fn spread(delays: &[Duration]) -> Duration {
+    *delays.iter().max().unwrap() - *delays.iter().min().unwrap()
+}
+
+#[tokio::test]
+async fn jitter_spreads_delays_within_its_bound_and_keeps_order() {
+    let cluster = two_nodes().await;
+    let alice = net_endpoint(&cluster, "alice.os");
+    let mut bob = net_endpoint(&cluster, "bob.os");
+    let latency = Duration::from_millis(20);
+    let jitter = Duration::from_millis(400);
+
+    cluster.set_link("alice.os", "bob.os", latency, 0.0);
+    let steady = one_way_delays(&alice, &mut bob, 20).await;
+    assert!(steady.iter().all(|d| *d >= latency), "latency applied: {steady:?}");
+    assert!(spread(&steady) < Duration::from_millis(100), "without jitter delays are steady: {steady:?}");
+
+    cluster.set_link_faults("alice.os", "bob.os", Link { latency, jitter, loss: 0.0 });
+    let jittered = one_way_delays(&alice, &mut bob, 20).await;
+    assert!(jittered.iter().all(|d| *d >= latency), "latency still applied: {jittered:?}");
+    // Loopback adds a few ms at most; 250 ms of slack keeps a loaded machine from failing it.
+    assert!(jittered.iter().all(|d| *d <= latency + jitter + Duration::from_millis(250)), "jitter is bounded: {jittered:?}");
+    // 20 uniform draws from [0, 400 ms] all within 150 ms of each other: probability ~2e-7.
+    assert!(spread(&jittered) >= Duration::from_millis(150), "jitter spreads delays: {jittered:?}");
+
+    // Back to back, jittered messages still arrive in the order sent (one connection per pair).
+    for i in 0..40 {
+        alice.send(bob.address.clone(), Request::new(format!("n{i}")), None).await;
+    }
+    let mut bodies = Vec::new();
+    for _ in 0..40 {
+        let got = bob.recv(Duration::from_secs(10)).await.expect("delivered within 10 s").expect("a message");
+        assert!(matches!(got.message, Message::Request(_)));
+        bodies.push(String::from_utf8(got.message.body().to_vec()).unwrap());
+    }
+    assert_eq!(bodies, (0..40).map(|i| format!("n{i}")).collect::<Vec<_>>());
+    cluster.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_admin_api_sets_jitter_and_refuses_bad_link_values_without_changing_the_link() {
+    let shared = std::sync::Arc::new((two_nodes().await, None));
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    let admin = format!("http://{}", listener.local_addr().unwrap());
+    let router = devnode::admin::router(shared.clone());
+    let server = tokio::spawn(async move { axum_serve(listener, router).await });
+    let cluster = &shared.0;
+    let alice = net_endpoint(cluster, "alice.os");
+    let mut bob = net_endpoint(cluster, "bob.os");
+    let client = reqwest::Client::new();
+    let post = |body: Value| {
+        let (client, admin) = (client.clone(), admin.clone());
+        async move { client.post(format!("{admin}/link")).json(&body).send().await.unwrap().status().as_u16() }
+    };
+
+    assert_eq!(post(json!({"a": "alice.os", "b": "bob.os", "jitter_ms": 400})).await, 200);
+    let jittered = one_way_delays(&alice, &mut bob, 20).await;
+    assert!(spread(&jittered) >= Duration::from_millis(150), "jitter from the admin API applies: {jittered:?}");
+    assert!(jittered.iter().all(|d| *d <= Duration::from_millis(650)), "{jittered:?}");
+
+    assert_eq!(post(json!({"a": "alice.os", "b": "bob.os"})).await, 200, "no fields: no faults");
+    for bad in [
+        json!({"a": "alice.os", "b": "zed.os", "jitter_ms": 10}),
+        json!({"a": "alice.os", "b": "bob.os", "jitter_ms": 60_001}),
+        json!({"a": "alice.os", "b": "bob.os", "latency_ms": 60_001}),
+        json!({"a": "alice.os", "b": "bob.os", "loss": 1.5}),
+        json!({"a": "alice.os", "b": "bob.os", "jitter_ms": -1}),
+    ] {
+        let status = post(bad.clone()).await;
+        assert!((400..500).contains(&status), "{bad} refused, got {status}");
+    }
+    let steady = one_way_delays(&alice, &mut bob, 20).await;
+    // A refused 60 s latency or jitter would show here; 1 s leaves room for a loaded machine.
+    assert!(steady.iter().all(|d| *d < Duration::from_secs(1)), "refused requests changed nothing: {steady:?}");
+    server.abort();
+}
+
+async fn axum_serve(listener: tokio::net::TcpListener, router: axum::Router) {
+    let _ = axum::serve(listener, router).await;
 }
