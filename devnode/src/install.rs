@@ -7,7 +7,6 @@ use crate::types::*;
 use crate::unzip::{unzip_into, UnzipError};
 use serde::Deserialize;
 use std::io::Read;
-use std::path::Path;
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]

@@ -123,39 +123,6 @@ async fn supervise(kernel: Arc<Kernel>, id: ProcessId, component: Component, mut
     }
 }
 
-async fn run_once(
-    kernel: Arc<Kernel>,
-    our: Address,
-    component: &Component,
-    inbox: mpsc::Receiver<InboxItem>,
-    self_tx: mpsc::Sender<InboxItem>,
-) -> (Result<()>, String) {
-    // Upstream gives WASI only stderr (kept for crash reports): no preopens, env or stdout.
-    let stderr = MemoryOutputPipe::new(1 << 20);
-    let wasi = WasiCtxBuilder::new().stderr(stderr.clone()).build();
-    let state = ProcessState {
-        our: our.clone(),
-        kernel,
-        inbox,
-        self_tx,
-        prompting_message: None,
-        last_blob: None,
-        last_message_blobbed: false,
-        contexts: HashMap::new(),
-        message_queue: VecDeque::new(),
-        wasi,
-        table: ResourceTable::new(),
-    };
-    let mut store = Store::new(engine(), state);
-    let result = async {
-        let bindings = ProcessV1::instantiate_async(&mut store, component, linker()).await?;
-        bindings.call_init(&mut store, &our.to_string()).await
-    }
-    .await;
-    drop(store);
-    (result, String::from_utf8_lossy(&stderr.contents()).into_owned())
-}
-
 /// Asks a userspace process's supervisor to act; false if there is no such process.
 pub fn control(kernel: &Kernel, id: &ProcessId, c: Control) -> bool {
     let procs = kernel.processes.lock().unwrap();
