@@ -41,11 +41,23 @@ impl LoadParams {
 
 pub enum Target {
     /// The owner's authenticated socket for participant 0, guest sockets with the invite for
-    /// the others.
-    VoiceChat { owner_ws: String, guest_ws: String, cookie: String, room: String, invite: String },
+    /// the others; with `remote`, the last `remote.listeners` participants are instead users of
+    /// a second node (owner sockets there, joining with `host` = the room's node).
+    VoiceChat { owner_ws: String, guest_ws: String, cookie: String, room: String, invite: String, remote: Option<Remote> },
     /// One room per URL path.
     Native { url: String },
 }
+
+/// Listeners on a peer node: each joins through that node's owner socket.
+pub struct Remote {
+    pub owner_ws: String,
+    pub cookie: String,
+    pub host: String,
+    pub listeners: usize,
+}
+
+/// Read at the window's start and end (e.g. the app's metrics), for rates over the window.
+pub type Probe<'a> = &'a (dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<serde_json::Value>> + Send + 'a>> + Sync);
 
 #[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
 pub struct Latency {
@@ -69,6 +81,9 @@ pub struct LoadResult {
     pub stalled: u64,
     pub latency_ms: Latency,
     pub client_cpu_secs: f64,
+    /// What the probe read at the window's start and end.
+    #[serde(default)]
+    pub probe: Option<(serde_json::Value, serde_json::Value)>,
 }
 
 #[derive(Clone, Copy)]
@@ -107,10 +122,13 @@ async fn connect(url: &str, cookie: Option<&str>) -> Result<Ws> {
 
 /// Joins the voice-chat room and waits for `welcome`; the stream id it assigns goes into
 /// our frames (the server overwrites it anyway).
-async fn join_voice_chat(ws: &mut Ws, room: &str, name: &str, invite: Option<&str>) -> Result<u16> {
+async fn join_voice_chat(ws: &mut Ws, room: &str, name: &str, invite: Option<&str>, host: Option<&str>) -> Result<u16> {
     let mut join = serde_json::json!({ "type": "join", "v": 1, "room": room, "name": name });
     if let Some(invite) = invite {
         join["invite"] = invite.into();
+    }
+    if let Some(host) = host {
+        join["host"] = host.into();
     }
     ws.send(Message::text(join.to_string())).await?;
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -129,11 +147,7 @@ async fn join_voice_chat(ws: &mut Ws, room: &str, name: &str, invite: Option<&st
     }
 }
 
-pub async fn run(
-    target: &Target,
-    p: &LoadParams,
-    server_pid: u32,
-) -> Result<(LoadResult, ServerUsage)> {
+pub async fn run(target: &Target, p: &LoadParams, server_pid: u32, probe: Option<Probe<'_>>) -> Result<(LoadResult, ServerUsage)> {
     let epoch = std::time::Instant::now();
     let setup_start = Instant::now();
     let (sched_tx, sched_rx) = watch::channel::<Option<Schedule>>(None);
@@ -141,9 +155,17 @@ pub async fn run(
     for i in 0..p.participants {
         let name = format!("p{i}");
         let (ws, stream_id) = match target {
-            Target::VoiceChat { owner_ws, guest_ws, cookie, room, invite } => {
-                let mut ws = if i == 0 { connect(owner_ws, Some(cookie)).await? } else { connect(guest_ws, None).await? };
-                let stream = join_voice_chat(&mut ws, room, &name, (i != 0).then_some(invite.as_str())).await?;
+            Target::VoiceChat { owner_ws, guest_ws, cookie, room, invite, remote } => {
+                let on_peer = remote.as_ref().filter(|r| i >= p.participants - r.listeners);
+                let mut ws = if let Some(r) = on_peer {
+                    connect(&r.owner_ws, Some(&r.cookie)).await?
+                } else if i == 0 {
+                    connect(owner_ws, Some(cookie)).await?
+                } else {
+                    connect(guest_ws, None).await?
+                };
+                let host = on_peer.map(|r| r.host.as_str());
+                let stream = join_voice_chat(&mut ws, room, &name, (i != 0).then_some(invite.as_str()), host).await?;
                 (ws, stream)
             }
             Target::Native { url } => (connect(url, None).await?, 0),
@@ -164,9 +186,17 @@ pub async fn run(
     tokio::time::sleep_until(window_start).await;
     let server0 = procstat::cpu(server_pid)?;
     let client0 = procstat::cpu(std::process::id())?;
+    let probe0 = match probe {
+        Some(f) => f().await,
+        None => None,
+    };
     tokio::time::sleep_until(window_end).await;
     let server = procstat::usage_between(server_pid, server0)?;
     let client1 = procstat::cpu(std::process::id())?;
+    let probe1 = match probe {
+        Some(f) => f().await,
+        None => None,
+    };
     let client_cpu_secs = cpu_diff(client0, client1);
 
     let mut sent_per_speaker = vec![0; p.speakers];
@@ -208,6 +238,7 @@ pub async fn run(
             samples: latencies.len() as u64,
         },
         client_cpu_secs,
+        probe: probe0.zip(probe1),
     };
     Ok((result, server))
 }

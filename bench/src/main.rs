@@ -57,9 +57,13 @@ struct Cli {
     /// voice-chat's `max_forwarded_speakers` (engine default), for the expected rate.
     #[arg(long, default_value_t = 3)]
     forwarded_speakers: usize,
-    /// Which relays to run, in this order.
-    #[arg(long, value_delimiter = ',', default_values = ["native", "voice-chat", "socketio"])]
+    /// Which relays to run, in this order (`voice-chat-peer`: the room on one node, the
+    /// listeners on a second node).
+    #[arg(long, value_delimiter = ',', default_values = ["native", "voice-chat", "voice-chat-peer", "socketio"])]
     relays: Vec<RelayKind>,
+    /// In the `voice-chat-peer` row, how many listeners join from the second node (default: all).
+    #[arg(long)]
+    remote_listeners: Option<usize>,
     /// The voice-chat package zip (written by `cargo xtask build`).
     #[arg(long)]
     package: Option<PathBuf>,
@@ -78,6 +82,9 @@ enum Internal {
     DevnodeHost {
         #[arg(long)]
         package: PathBuf,
+        /// Also boot a second node (cross-node row).
+        #[arg(long)]
+        peer: bool,
     },
     /// (internal) The native relay; stops when stdin closes.
     #[command(hide = true)]
@@ -90,6 +97,7 @@ enum Internal {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum RelayKind {
     VoiceChat,
+    VoiceChatPeer,
     Native,
     Socketio,
 }
@@ -98,6 +106,7 @@ impl RelayKind {
     fn label(self) -> &'static str {
         match self {
             RelayKind::VoiceChat => "voice-chat on devnode (wasm)",
+            RelayKind::VoiceChatPeer => "voice-chat, listeners on a 2nd node",
             RelayKind::Native => "native tokio relay",
             RelayKind::Socketio => "Socket.IO on Node",
         }
@@ -131,7 +140,7 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     match &cli.internal {
         // Servers get the same two worker threads tokio would pick on this machine anyway.
-        Some(Internal::DevnodeHost { package }) => runtime()?.block_on(devnode_host::serve(package.clone())),
+        Some(Internal::DevnodeHost { package, peer }) => runtime()?.block_on(devnode_host::serve(package.clone(), *peer)),
         Some(Internal::NativeRelay { port }) => runtime()?.block_on(native_relay::serve(*port)),
         None => runtime()?.block_on(bench(cli)),
     }
@@ -175,7 +184,8 @@ async fn bench(cli: Cli) -> Result<()> {
         eprintln!("bench: running {} ...", kind.label());
         let row = match kind {
             RelayKind::Native => run_native(&params).await,
-            RelayKind::VoiceChat => run_voice_chat(&cli, &params).await,
+            RelayKind::VoiceChat => run_voice_chat(&cli, &params, false).await,
+            RelayKind::VoiceChatPeer => run_voice_chat(&cli, &params, true).await,
             RelayKind::Socketio => {
                 let dir = cli.socketio_dir.clone().unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("socketio"));
                 socketio::run(&dir, &params).await.map(|(result, server)| Row {
@@ -249,7 +259,7 @@ async fn run_native(params: &LoadParams) -> Result<Row> {
     let port = ready["port"].as_u64().context("port")?;
     let pid = child.id().context("pid")?;
     let target = Target::Native { url: format!("ws://127.0.0.1:{port}/room/bench") };
-    let (result, server) = load::run(&target, params, pid).await?;
+    let (result, server) = load::run(&target, params, pid, None).await?;
     let out = stop_child(child, rest).await;
     let notes = out
         .iter()
@@ -259,7 +269,7 @@ async fn run_native(params: &LoadParams) -> Result<Row> {
     Ok(Row { kind: RelayKind::Native, result, server, forwarded: params.speakers, notes })
 }
 
-async fn run_voice_chat(cli: &Cli, params: &LoadParams) -> Result<Row> {
+async fn run_voice_chat(cli: &Cli, params: &LoadParams, cross_node: bool) -> Result<Row> {
     if params.participants >= MAX_NODE_SOCKETS {
         bail!("a node holds at most {MAX_NODE_SOCKETS} WebSockets: use fewer than that many participants");
     }
@@ -271,7 +281,11 @@ async fn run_voice_chat(cli: &Cli, params: &LoadParams) -> Result<Row> {
         bail!("{} is missing: build the package first with `cargo xtask build`", zip.display());
     }
     let zip_arg = zip.to_str().context("package path is not UTF-8")?;
-    let mut child = spawn_self(&["devnode-host", "--package", zip_arg])?;
+    let mut args = vec!["devnode-host", "--package", zip_arg];
+    if cross_node {
+        args.push("--peer");
+    }
+    let mut child = spawn_self(&args)?;
     let (ready, rest) = ready_line(&mut child, "DEVNODE_READY ").await?;
     let url = ready["url"].as_str().context("url")?.to_string();
     let cookie = ready["cookie"].as_str().context("cookie")?.to_string();
@@ -298,22 +312,56 @@ async fn run_voice_chat(cli: &Cli, params: &LoadParams) -> Result<Row> {
     let invite = created["Ok"]["invite"].as_str().context("invite")?.to_string();
     let before = metrics(&http, &url, &cookie).await?;
     let ws_base = url.replacen("http://", "ws://", 1);
+    let remote = if cross_node {
+        let peer = &ready["peers"][0];
+        let peer_url = peer["url"].as_str().context("peer url")?;
+        let peer_cookie = peer["cookie"].as_str().context("peer cookie")?.to_string();
+        wait_ready(&http, peer_url, &peer_cookie).await?;
+        let all = params.participants - params.speakers - params.stalled;
+        Some(load::Remote {
+            owner_ws: format!("{}/{APP}/ws", peer_url.replacen("http://", "ws://", 1)),
+            cookie: peer_cookie,
+            host: devnode_host::NODE.to_string(),
+            listeners: cli.remote_listeners.unwrap_or(all).min(all),
+        })
+    } else {
+        None
+    };
+    let remote_listeners = remote.as_ref().map_or(0, |r| r.listeners);
     let target = Target::VoiceChat {
         owner_ws: format!("{ws_base}/{APP}/ws"),
         guest_ws: format!("{ws_base}/{APP}/guest-ws"),
         cookie: cookie.clone(),
         room,
         invite,
+        remote,
     };
-    let outcome = load::run(&target, params, pid).await;
+    let probe = || -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<Value>> + Send + '_>> {
+        Box::pin(async { metrics(&http, &url, &cookie).await.ok() })
+    };
+    let outcome = load::run(&target, params, pid, Some(&probe)).await;
     let after = metrics(&http, &url, &cookie).await;
     stop_child(child, rest).await;
     let (result, server) = outcome?;
-    let notes = match after {
+    let mut notes = match after {
         Ok(after) => metric_notes(&before, &after),
         Err(e) => vec![format!("metrics after the run failed: {e:#}")],
     };
-    Ok(Row { kind: RelayKind::VoiceChat, result, server, forwarded: params.speakers.min(cli.forwarded_speakers), notes })
+    if cross_node {
+        notes.insert(0, format!("{remote_listeners} listeners on {}, the speakers and the other participants on {}", devnode_host::PEER, devnode_host::NODE));
+        if let Some((start, end)) = &result.probe {
+            let w = result.window_secs;
+            let d = |k: &str| (end[k].as_i64().unwrap_or(0) - start[k].as_i64().unwrap_or(0)) as f64 / w;
+            notes.push(format!(
+                "peer traffic in the window (host node): {:.0} peer messages/s out, {:.0}/s in, {:.0} frames/s to peers",
+                d("peer_messages_out"),
+                d("peer_messages_in"),
+                d("frames_to_peers")
+            ));
+        }
+    }
+    let kind = if cross_node { RelayKind::VoiceChatPeer } else { RelayKind::VoiceChat };
+    Ok(Row { kind, result, server, forwarded: params.speakers.min(cli.forwarded_speakers), notes })
 }
 
 async fn wait_ready(http: &reqwest::Client, url: &str, cookie: &str) -> Result<()> {
@@ -434,6 +482,16 @@ fn print_table(p: &LoadParams, rows: &[Row]) {
                 d.peak_mib / n.peak_mib,
             );
         }
+    }
+    let local = rows.iter().find(|r| r.kind == RelayKind::VoiceChat);
+    let cross = rows.iter().find(|r| r.kind == RelayKind::VoiceChatPeer);
+    if let (Some(l), Some(c)) = (local, cross) {
+        println!();
+        println!(
+            "cross-node minus local: latency p50 {:+.2} ms, p99 {:+.2} ms",
+            c.result.latency_ms.p50 - l.result.latency_ms.p50,
+            c.result.latency_ms.p99 - l.result.latency_ms.p99
+        );
     }
     println!();
     for r in rows {

@@ -12,7 +12,7 @@
 //
 // Run: npm run bench:mouth-to-ear [-- --bursts 30] [-- --cases clean,+50ms,jitter20,jitter40,loss1]
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startTurn } from './bench/turn.mjs';
@@ -49,11 +49,11 @@ const CASES = option('cases', Object.keys(ALL_CASES).join(','))
     return ALL_CASES[k];
   });
 
-/** devnode gained a jitter fault in H3's change; older builds would silently ignore the field. */
-const devnodeHasJitter = (() => {
-  const admin = join(here, '../../devnode/src/admin.rs');
-  return existsSync(admin) && readFileSync(admin, 'utf8').includes('jitter_ms');
-})();
+/**
+ * Whether this devnode binary has the jitter link fault (its admin API would silently ignore an
+ * unknown field): the field name is in the binary when its admin API parses it.
+ */
+const devnodeHasJitter = readFileSync(devnodeBinary()).includes('jitter_ms');
 
 // --- set-up ---------------------------------------------------------------------------------
 
