@@ -16,9 +16,8 @@ fn fixture_dir() -> PathBuf {
 /// `v<format>-<release>.state` (the slot's bytes) and `.expected.json` (what the release's
 /// HTTP API showed when the bytes were saved).
 fn fixture(format: u32, release: &str) -> (Vec<u8>, Value) {
-    let base = fixture_dir().join(format!("v{format}-{release}"));
     let read = |ext: &str| {
-        let path = base.with_extension(ext);
+        let path = fixture_dir().join(format!("v{format}-{release}.{ext}"));
         std::fs::read(&path).unwrap_or_else(|e| {
             panic!("{}: {e}; every saved-state format needs its fixture (tests/fixtures/state/README.md)", path.display())
         })
