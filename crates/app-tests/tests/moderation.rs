@@ -2,7 +2,7 @@
 //! users join through bob's process).
 mod common;
 use common::*;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::time::Duration;
 
 fn chat_texts(c: &Client) -> Vec<String> {
@@ -160,6 +160,8 @@ async fn promote_mute_hands_kick_and_chat_order_work_across_nodes() {
 
     // Kicks across nodes, both ways: the remote moderator kicks the local guest, the host
     // kicks one of bob's users; their sockets close and the others see `left: kicked`.
+    let open_sockets = |m: Value| m["connections"].as_u64().unwrap();
+    let (alice_sockets, bob_sockets) = (open_sockets(api.metrics().await), open_sockets(bob_api.metrics().await));
     b1.send_msg("kick", json!({"participant": g1_id}));
     g1.wait_until("the kicked guest's socket to close", WAIT, |_, _, closed| closed).await;
     b2.event("left", |e| e["participant"] == g1_id.as_str() && e["reason"] == "kicked").await;
@@ -169,9 +171,16 @@ async fn promote_mute_hands_kick_and_chat_order_work_across_nodes() {
     let snap = api.room(&room).await;
     let names: Vec<&str> = snap["participants"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["Alice", "Bob one"]);
-    // Their closed sockets are not mistaken for drops (no "reconnecting" after the kick);
-    // give the processes a few ticks to notice the closes first.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // Their closed sockets are not mistaken for drops (no "reconnecting" after the kick):
+    // checked once each process has let go of the kicked socket.
+    eventually("alice and bob to let go of the kicked sockets", || {
+        let (api, bob_api) = (api.clone(), bob_api.clone());
+        async move {
+            let gone = open_sockets(api.metrics().await) == alice_sockets - 1 && open_sockets(bob_api.metrics().await) == bob_sockets - 1;
+            gone.then_some(())
+        }
+    })
+    .await;
     a0.send_msg("chat", json!({"text": "after the kicks"}));
     b1.event("chat", |e| e["message"]["text"] == "after the kicks").await;
     for c in [&a0, &b1] {

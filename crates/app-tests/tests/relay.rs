@@ -63,8 +63,10 @@ async fn mix_minus_holds_locally_and_across_nodes_and_viewers_are_not_heard() {
     // write someone else's stream id into their frames.
     let forged = [None, None, Some(a0.stream), None, Some(b1.stream)];
     let mut clients = vec![a0, g1, g2, b1, b2];
+    let mut first_seq = vec![0; clients.len()];
     for i in 0..clients.len() {
         let (alice_before, bob_before) = (alice_api.metrics().await, bob_api.metrics().await);
+        first_seq[i] = clients[i].next_seq();
         send_turn(&mut clients[i], forged[i]).await;
         let speaker = clients[i].label.clone();
         for (j, listener) in clients.iter().enumerate() {
@@ -76,20 +78,37 @@ async fn mix_minus_holds_locally_and_across_nodes_and_viewers_are_not_heard() {
                     .await;
             }
         }
-        // Let anything that should not arrive (an echo, a duplicate through the host) arrive.
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // Anything that should not arrive (an echo, a duplicate through the host) was sent
+        // before the speaker's own marker and one from the other node; everyone waits for both.
+        let other_node = if i < 3 { 4 } else { 0 };
+        let marks = [
+            (i, clients[i].send_marker(&format!("turn{i}"), 127)),
+            (other_node, clients[other_node].send_marker(&format!("turn{i}"), 127)),
+        ];
+        for (sender, mark) in &marks {
+            for (j, listener) in clients.iter().enumerate() {
+                if j != *sender {
+                    listener.wait_marker(mark).await;
+                }
+            }
+        }
         let (alice_after, bob_after) = (alice_api.metrics().await, bob_api.metrics().await);
-        let delta = |after: &Value, before: &Value, k: &str| metric(after, &[k]) - metric(before, &[k]);
+        // Counters less the markers' own copies: alice's marker went to its 2 other sockets,
+        // in 1 batch to bob, to bob's 2 users; bob's to its other user, in 1 batch to alice,
+        // to alice's 3 sockets.
+        let delta = |after: &Value, before: &Value, k: &str, markers: u64| metric(after, &[k]) - metric(before, &[k]) - markers;
+        let alice_delta = |k: &str| delta(&alice_after, &alice_before, k, if k == "frames_out" { 2 + 3 } else { 1 });
+        let bob_delta = |k: &str| delta(&bob_after, &bob_before, k, if k == "frames_out" { 2 + 1 } else { 1 });
         let on_alice = i < 3;
         if on_alice {
-            assert_eq!(delta(&alice_after, &alice_before, "frames_out"), 2 * N as u64, "{speaker}: one copy to each other local socket");
-            assert_eq!(delta(&alice_after, &alice_before, "frames_to_peers"), N as u64, "{speaker}: one copy per peer node, not per remote user");
-            assert_eq!(delta(&bob_after, &bob_before, "frames_out"), 2 * N as u64, "bob fans {speaker} out to both its users");
+            assert_eq!(alice_delta("frames_out"), 2 * N as u64, "{speaker}: one copy to each other local socket");
+            assert_eq!(alice_delta("frames_to_peers"), N as u64, "{speaker}: one copy per peer node, not per remote user");
+            assert_eq!(bob_delta("frames_out"), 2 * N as u64, "bob fans {speaker} out to both its users");
         } else {
-            assert_eq!(delta(&alice_after, &alice_before, "frames_out"), 3 * N as u64, "{speaker}: to alice's three sockets");
-            assert_eq!(delta(&alice_after, &alice_before, "frames_to_peers"), 0, "{speaker}'s frames are not sent back to bob");
-            assert_eq!(delta(&bob_after, &bob_before, "frames_to_peers"), N as u64, "{speaker}: one copy to alice");
-            assert_eq!(delta(&bob_after, &bob_before, "frames_out"), N as u64, "{speaker}: bob delivers to its other user directly");
+            assert_eq!(alice_delta("frames_out"), 3 * N as u64, "{speaker}: to alice's three sockets");
+            assert_eq!(alice_delta("frames_to_peers"), 0, "{speaker}'s frames are not sent back to bob");
+            assert_eq!(bob_delta("frames_to_peers"), N as u64, "{speaker}: one copy to alice");
+            assert_eq!(bob_delta("frames_out"), N as u64, "{speaker}: bob delivers to its other user directly");
         }
     }
 
@@ -101,7 +120,8 @@ async fn mix_minus_holds_locally_and_across_nodes_and_viewers_are_not_heard() {
                 continue;
             }
             let seqs: Vec<u32> = got.iter().map(|f| f.header.sequence).collect();
-            assert_eq!(seqs, (0..N).collect::<Vec<_>>(), "{} hears {} once each, in order", listener.label, speaker.label);
+            let sent: Vec<u32> = (first_seq[i]..first_seq[i] + N).collect();
+            assert_eq!(seqs, sent, "{} hears {} once each, in order", listener.label, speaker.label);
             assert!(
                 got.iter().all(|f| f.header.stream_id == speaker.stream),
                 "{} sees {}'s frames under its own stream {}: {:?}",
@@ -181,7 +201,9 @@ async fn mix_minus_holds_locally_and_across_nodes_and_viewers_are_not_heard() {
         })
         .await;
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // G2's own marker follows its quiet frames on the same path.
+    let mark = g2.send_marker("after the four", 0);
+    b2.wait_marker(&mark).await;
     let quiet_heard = frames_from(&b2, "G2").len() - heard_before[3];
     assert!(quiet_heard <= 3, "the fourth, quietest stream is held back while three louder ones talk ({quiet_heard} frames heard)");
     let not_loudest = alice_api.metrics().await["frames_dropped"]["not_loudest"].as_u64().unwrap() - loudest_before;

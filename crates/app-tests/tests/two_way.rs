@@ -48,7 +48,12 @@ async fn rooms_hosted_on_both_nodes_stay_apart_and_survive_a_restart() {
     speak(&mut b_home, 10).await;
     b_away.wait_until("AH's audio in r1", WAIT, |_, f, _| f.iter().filter(|f| f.payload.starts_with(b"AH#")).count() >= 10).await;
     a_away.wait_until("BH's audio in r2", WAIT, |_, f, _| f.iter().filter(|f| f.payload.starts_with(b"BH#")).count() >= 10).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // A stray copy of AH's or BH's frames would have reached the other room's listener before
+    // a marker spoken in that room after them.
+    let to_a_away = b_home.send_marker("r2 after", 127);
+    let to_b_away = a_home.send_marker("r1 after", 127);
+    a_away.wait_marker(&to_a_away).await;
+    b_away.wait_marker(&to_b_away).await;
     assert_eq!(heard(&a_away, "AH"), 0, "r1's audio stays in r1");
     assert_eq!(heard(&b_away, "BH"), 0, "r2's audio stays in r2");
     assert!(a_away.events().iter().all(|v| v["event"]["message"]["text"] != "in r1"));

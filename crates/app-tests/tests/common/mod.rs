@@ -528,6 +528,38 @@ impl Client {
         self.send_binary(frame(stream, seq, level, payload.as_bytes()));
         payload
     }
+
+    /// The sequence number the next frame of this participant will carry.
+    pub fn next_seq(&self) -> u32 {
+        self.next_seq
+    }
+
+    /// A positive marker on the audio path: one frame without the VOICE flag (so it starts no
+    /// speaking indicator) whose payload `mark:<label>:<tag>` is not counted by `frames_from`.
+    /// Whatever the relay sent before it on a path reaches a listener before it. At `level`
+    /// 127 (silence) it never displaces a speaker from the K loudest; it passes itself only
+    /// while fewer than K louder streams are active.
+    pub fn send_marker(&mut self, tag: &str, level: u8) -> String {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let payload = format!("mark:{}:{tag}", self.label);
+        self.send_binary(frame_with_flags(0, self.stream, seq, level, payload.as_bytes()));
+        payload
+    }
+
+    /// Waits for the marker frame with this payload.
+    pub async fn wait_marker(&self, payload: &str) {
+        self.wait_until(&format!("marker {payload}"), WAIT, |_, frames, _| frames.iter().any(|f| f.payload == payload.as_bytes())).await;
+    }
+
+    /// A positive marker on the control path: a `ping` answered by its `pong`. Everything the
+    /// process pushed to this socket before it handled the ping has arrived when this returns.
+    pub async fn round_trip(&self) {
+        // `t` comes back as a JSON float, whatever it was sent as.
+        let t = self.text_count() as f64 + 1_000_000.0;
+        self.send_msg("ping", json!({"t": t}));
+        self.text("pong of the marker ping", |v| v["type"] == "pong" && v["t"].as_f64() == Some(t)).await;
+    }
 }
 
 impl Drop for Client {
@@ -538,8 +570,12 @@ impl Drop for Client {
 
 /// An encoded audio frame (the engine's codec, as the UI's TypeScript codec writes it).
 pub fn frame(stream: u16, sequence: u32, level: u8, payload: &[u8]) -> Vec<u8> {
+    frame_with_flags(audio::FLAG_VOICE, stream, sequence, level, payload)
+}
+
+pub fn frame_with_flags(flags: u8, stream: u16, sequence: u32, level: u8, payload: &[u8]) -> Vec<u8> {
     let header = FrameHeader {
-        flags: audio::FLAG_VOICE,
+        flags,
         stream_id: stream,
         sequence,
         timestamp: sequence.wrapping_mul(960),
