@@ -57,7 +57,7 @@ pub struct PersistedRoom {
 /// Saved state this version cannot read. It is kept, never overwritten.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Unreadable {
-    #[error("the saved state is not voice-chat's format: {0}")]
+    #[error("the saved state is damaged or not voice-chat's: {0}")]
     NotState(String),
     #[error("the saved state is format {found}, newer than the format {PERSISTED_VERSION} this version reads: it was written by a later voice-chat")]
     Newer { found: u32 },
