@@ -353,10 +353,10 @@ async fn run_voice_chat(cli: &Cli, params: &LoadParams, cross_node: bool) -> Res
             let w = result.window_secs;
             let d = |k: &str| (end[k].as_i64().unwrap_or(0) - start[k].as_i64().unwrap_or(0)) as f64 / w;
             notes.push(format!(
-                "peer traffic in the window (host node): {:.0} peer messages/s out, {:.0}/s in, {:.0} frames/s to peers",
+                "peer traffic in the window (host node's metrics): {:.0} frames/s to peers; control peer messages {:.0}/s out, {:.0}/s in (audio batches are not counted there)",
+                d("frames_to_peers"),
                 d("peer_messages_out"),
-                d("peer_messages_in"),
-                d("frames_to_peers")
+                d("peer_messages_in")
             ));
         }
     }
