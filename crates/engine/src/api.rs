@@ -2,13 +2,12 @@
 //! who outranks every role in rooms of this node; permission checks and error codes are the
 //! same as on the WebSocket path.
 
-use crate::commands::Authority;
 use crate::engine::Engine;
 use crate::error::{EngineError, ErrorCode};
 use crate::event_log::{EventLog, Since};
 use crate::loudest::LoudestSet;
 use crate::protocol::{validate_settings, ChatMessage, ClientMsg, LoggedEvent, ParticipantId, RoomId, Settings, SettingsPatch, Snapshot};
-use crate::roles::Role;
+use crate::roles::{Authority, Role};
 use crate::room::Room;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};

@@ -10,24 +10,11 @@ use crate::event_log::Since;
 use crate::protocol::{
     ChatMessage, ClientMsg, Event, HandReason, LeaveReason, LoggedEvent, Presence, Resume, ServerMsg, Welcome,
 };
-use crate::roles::{may_assign, permits, Action, Role};
-use crate::room::{Location, Participant, Room};
+use crate::roles::{may_assign, permits, Action, Authority, Role};
+use crate::room::{Location, Participant, Removal, Room};
 use crate::ConnId;
 
-/// Who asks. The node owner (HTTP API) outranks every role in its own rooms.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Authority<'a> {
-    Owner,
-    Participant(&'a str),
-}
-
 const OWNER_RANK: u8 = 4;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Removal {
-    Left(LeaveReason),
-    Ghost,
-}
 
 /// A join request after the transport-specific checks.
 pub(crate) struct JoinRequest {

@@ -438,7 +438,7 @@ impl Engine {
                     if let ClientMsg::Sync { last_seq } = other {
                         return self.sync_local(conn, &room, last_seq);
                     }
-                    self.room_command(now_ms, &room, crate::commands::Authority::Participant(&pid), other)
+                    self.room_command(now_ms, &room, crate::roles::Authority::Participant(&pid), other)
                 }
                 Some(Membership::Remote { host, room }) => self.proxy_control(now_ms, conn, &host, &room, other, reference),
             },
@@ -586,7 +586,7 @@ impl Engine {
                     .collect()
             };
             for pid in ghosts {
-                self.remove_participant(now_ms, &room_id, &pid, crate::commands::Removal::Ghost);
+                self.remove_participant(now_ms, &room_id, &pid, crate::room::Removal::Ghost);
             }
         }
         self.proxy_sweep(now_ms);

@@ -4,6 +4,7 @@
 use crate::error::EngineError;
 use crate::protocol::{ClientMsg, LoggedEvent, ParticipantId, Presence, Resume, RoomId, ServerMsg, Snapshot, Welcome, PROTOCOL_VERSION};
 use serde::{Deserialize, Serialize};
+use thiserror::Error;
 
 /// Largest peer control message accepted (a snapshot with full chat history fits easily).
 pub const MAX_PEER_MESSAGE_BYTES: usize = 1024 * 1024;
@@ -81,4 +82,19 @@ impl PeerEnvelope {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, serde_json::Error> {
         serde_json::from_slice(bytes)
     }
+}
+
+/// Why a peer message was ignored (the shell may log it; state did not change).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum PeerRefusal {
+    #[error("peer message too large")]
+    TooLarge,
+    #[error("peer message malformed: {0}")]
+    Malformed(String),
+    #[error("unsupported peer protocol version {0}")]
+    UnsupportedVersion(u32),
+    #[error("peer over its rate limit")]
+    RateLimited,
+    #[error("duplicate peer message")]
+    Duplicate,
 }

@@ -2,32 +2,17 @@
 //! socket: it forwards the user's join and control messages, fans the host's events and audio
 //! out to its local users, and keeps a mirror of the room (for speak permission and gaps).
 
-use crate::commands::{Authority, JoinRequest};
+use crate::commands::JoinRequest;
+use crate::roles::Authority;
 use crate::engine::{Engine, Membership, ProxyMember, ProxyRoom};
 use crate::timers::Timer;
 use crate::error::{EngineError, ErrorCode};
 use crate::event_log::Since;
 use crate::loudest::LoudestSet;
-use crate::peer::{PeerEnvelope, PeerMsg, MAX_PEER_MESSAGE_BYTES};
+use crate::peer::{PeerEnvelope, PeerMsg, PeerRefusal, MAX_PEER_MESSAGE_BYTES};
 use crate::protocol::{ClientMsg, Event, LeaveReason, LoggedEvent, Resume, ServerMsg, PROTOCOL_VERSION};
 use crate::room::Location;
 use crate::ConnId;
-use thiserror::Error;
-
-/// Why a peer message was ignored (the shell may log it; state did not change).
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum PeerRefusal {
-    #[error("peer message too large")]
-    TooLarge,
-    #[error("peer message malformed: {0}")]
-    Malformed(String),
-    #[error("unsupported peer protocol version {0}")]
-    UnsupportedVersion(u32),
-    #[error("peer over its rate limit")]
-    RateLimited,
-    #[error("duplicate peer message")]
-    Duplicate,
-}
 
 impl Engine {
     // ------------------------------------------------------------------ proxy side (user's node)

@@ -85,3 +85,10 @@ pub fn may_assign(actor: Role, current: Role, target_role: Role) -> bool {
         _ => false,
     }
 }
+
+/// Who asks. The node owner (HTTP API) outranks every role in its own rooms.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Authority<'a> {
+    Owner,
+    Participant(&'a str),
+}

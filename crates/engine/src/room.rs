@@ -3,7 +3,7 @@
 use crate::error::{EngineError, ErrorCode};
 use crate::event_log::EventLog;
 use crate::loudest::LoudestSet;
-use crate::protocol::{ChatMessage, ParticipantId, ParticipantInfo, RoomId, Settings, Snapshot};
+use crate::protocol::{ChatMessage, LeaveReason, ParticipantId, ParticipantInfo, RoomId, Settings, Snapshot};
 use crate::roles::Role;
 use crate::speaking::SpeakingDetector;
 use crate::ConnId;
@@ -170,4 +170,12 @@ impl Room {
             self.roles.insert(p.identity.clone(), p.role);
         }
     }
+}
+
+/// Why a participant leaves the room: it left or was removed (an event says so), or it was a
+/// ghost (a disconnected participant that never came back).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Removal {
+    Left(LeaveReason),
+    Ghost,
 }
