@@ -4,9 +4,9 @@
 
 use crate::engine::Engine;
 use crate::error::{EngineError, ErrorCode};
-use crate::event_log::{EventLog, Since};
+use crate::event_log::EventLog;
 use crate::loudest::LoudestSet;
-use crate::protocol::{validate_settings, ChatMessage, ClientMsg, LoggedEvent, ParticipantId, RoomId, Settings, SettingsPatch, Snapshot};
+use crate::protocol::{validate_settings, ChatMessage, ClientMsg, ParticipantId, RoomId, Settings, SettingsPatch, Snapshot};
 use crate::roles::{Authority, Role};
 use crate::room::Room;
 use serde::{Deserialize, Serialize};
@@ -27,13 +27,7 @@ pub struct RoomSummary {
     pub created_ms: u64,
 }
 
-/// Answer of `events_since`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum EventsSince {
-    Missed { events: Vec<LoggedEvent> },
-    SnapshotNeeded { snapshot: Snapshot },
-}
+pub use crate::room::EventsSince;
 
 impl Engine {
     fn room_ref(&self, room: &str) -> Result<&Room, EngineError> {
@@ -151,10 +145,6 @@ impl Engine {
     }
 
     pub fn events_since(&self, room: &str, seq: u64) -> Result<EventsSince, EngineError> {
-        let r = self.room_ref(room)?;
-        Ok(match r.log.since(seq) {
-            Since::Missed(events) => EventsSince::Missed { events },
-            Since::SnapshotNeeded => EventsSince::SnapshotNeeded { snapshot: r.snapshot(&self.our_node) },
-        })
+        Ok(self.room_ref(room)?.events_since(seq, &self.our_node))
     }
 }

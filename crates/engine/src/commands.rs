@@ -6,12 +6,11 @@ use crate::engine::{Engine, Membership};
 use crate::io::ConnKind;
 use crate::timers::Timer;
 use crate::error::{EngineError, ErrorCode};
-use crate::event_log::Since;
 use crate::protocol::{
     ChatMessage, ClientMsg, Event, HandReason, LeaveReason, LoggedEvent, Presence, Resume, ServerMsg, Welcome,
 };
 use crate::roles::{may_assign, permits, Action, Authority, Role};
-use crate::room::{Location, Participant, Removal, Room};
+use crate::room::{EventsSince, Location, Participant, Removal, Room};
 use crate::ConnId;
 
 const OWNER_RANK: u8 = 4;
@@ -250,11 +249,7 @@ impl Engine {
         self.out.emit(&mut room, now, Event::Closed { by });
         for p in &room.participants {
             if let Location::Local(conn) = p.location {
-                if let Some(c) = self.conns.get_mut(&conn) {
-                    if matches!(&c.membership, Some(Membership::Local { room, .. }) if room == room_id) {
-                        c.membership = None;
-                    }
-                }
+                self.leave_local_membership(conn, room_id, None);
             }
         }
         self.out.mark_dirty();
@@ -277,13 +272,10 @@ impl Engine {
             hand_over(&mut self.out, room, now, &gone);
         }
         if let Location::Local(conn) = gone.location {
-            if let Some(c) = self.conns.get_mut(&conn) {
-                if matches!(&c.membership, Some(Membership::Local { room, stream }) if room == room_id && *stream == gone.stream) {
-                    c.membership = None;
-                    let close = matches!(how, Removal::Left(LeaveReason::Kicked) | Removal::Ghost);
-                    if close {
-                        self.out.close(conn);
-                    }
+            if self.leave_local_membership(conn, room_id, Some(gone.stream)) {
+                let close = matches!(how, Removal::Left(LeaveReason::Kicked) | Removal::Ghost);
+                if close {
+                    self.out.close(conn);
                 }
             }
         }
@@ -404,12 +396,11 @@ impl Engine {
         p.peer_lost = false;
         p.last_seen_ms = now;
         let (stream, role, token) = (p.stream, p.role, p.resume_token.clone());
-        let (snapshot, replay, seq) = match room.log.since(resume.last_seq) {
-            Since::Missed(events) => (None, events, resume.last_seq),
-            Since::SnapshotNeeded => {
-                let s = room.snapshot(&our_node);
-                let seq = s.seq;
-                (Some(s), Vec::new(), seq)
+        let (snapshot, replay, seq) = match room.events_since(resume.last_seq, &our_node) {
+            EventsSince::Missed { events } => (None, events, resume.last_seq),
+            EventsSince::SnapshotNeeded { snapshot } => {
+                let seq = snapshot.seq;
+                (Some(snapshot), Vec::new(), seq)
             }
         };
         Some(JoinOutcome {
@@ -448,14 +439,10 @@ impl Engine {
         let req = JoinRequest { name, invite, resume, identity, node: self.our_node.clone(), location: Location::Local(conn) };
         let outcome = self.host_join(now, &room, req)?;
         if let Some(old) = outcome.replaced_conn {
-            if let Some(c) = self.conns.get_mut(&old) {
-                c.membership = None;
-            }
+            self.set_membership(old, None);
             self.out.close(old);
         }
-        if let Some(c) = self.conns.get_mut(&conn) {
-            c.membership = Some(Membership::Local { room: room.clone(), stream: outcome.welcome.stream });
-        }
+        self.set_membership(conn, Some(Membership::Local { room: room.clone(), stream: outcome.welcome.stream }));
         self.out.send_one(conn, ServerMsg::Welcome(outcome.welcome));
         for e in outcome.replay {
             self.out.send_one(conn, ServerMsg::Event { room: room.clone(), seq: e.seq, event: e.event });

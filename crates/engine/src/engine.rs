@@ -87,6 +87,26 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// Puts `conn` in a room or takes it out (`None`): the one place a connection's
+    /// membership is set or cleared.
+    pub(crate) fn set_membership(&mut self, conn: ConnId, membership: Option<Membership>) {
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.membership = membership;
+        }
+    }
+
+    /// Takes `conn` out of the room `room_id` hosted here if it is still in it (as `stream`,
+    /// when given; a resumed socket may hold the participant since). Says whether it was.
+    pub(crate) fn leave_local_membership(&mut self, conn: ConnId, room_id: &str, stream: Option<u16>) -> bool {
+        let still_in = self.conns.get(&conn).is_some_and(|c| {
+            matches!(&c.membership, Some(Membership::Local { room, stream: s }) if room == room_id && stream.is_none_or(|want| want == *s))
+        });
+        if still_in {
+            self.set_membership(conn, None);
+        }
+        still_in
+    }
+
     /// A fresh engine for `our_node` (the node's name, e.g. `alice.os`).
     pub fn new(cfg: Config, our_node: &str, mut entropy: Box<dyn Entropy>) -> Self {
         let session = new_id(entropy.as_mut());
@@ -358,14 +378,12 @@ impl Engine {
     fn detach_local(&mut self, now_ms: u64, room_id: &str, stream: u16, conn: ConnId) {
         let Some(room) = self.rooms.get_mut(room_id) else { return };
         let Some(idx) = room.index_of_stream(stream) else { return };
-        let p = &mut room.participants[idx];
-        if p.location != Location::Local(conn) || !p.connected {
+        if room.participants[idx].location != Location::Local(conn) {
             return;
         }
-        p.connected = false;
-        p.last_seen_ms = now_ms;
-        let id = p.id.clone();
-        self.out.emit(room, now_ms, crate::protocol::Event::Reconnecting { participant: id });
+        if let Some(event) = room.mark_disconnected(idx, now_ms) {
+            self.out.emit(room, now_ms, event);
+        }
     }
 
     /// A text message from a WebSocket.
@@ -457,16 +475,8 @@ impl Engine {
 
     fn sync_local(&mut self, conn: ConnId, room_id: &str, last_seq: u64) -> Result<(), EngineError> {
         let room = self.rooms.get(room_id).ok_or(EngineError::new(ErrorCode::RoomNotFound))?;
-        match room.log.since(last_seq) {
-            crate::event_log::Since::Missed(events) => {
-                for e in events {
-                    self.out.send_one(conn, ServerMsg::Event { room: room_id.to_string(), seq: e.seq, event: e.event });
-                }
-            }
-            crate::event_log::Since::SnapshotNeeded => {
-                let snapshot = room.snapshot(&self.our_node);
-                self.out.send_one(conn, ServerMsg::Snapshot { room: room_id.to_string(), seq: snapshot.seq, snapshot });
-            }
+        for msg in room.events_since(last_seq, &self.our_node).into_server_msgs(room_id) {
+            self.out.send_one(conn, msg);
         }
         Ok(())
     }

@@ -7,11 +7,10 @@ use crate::roles::Authority;
 use crate::engine::{Engine, Membership, ProxyMember, ProxyRoom};
 use crate::timers::Timer;
 use crate::error::{EngineError, ErrorCode};
-use crate::event_log::Since;
 use crate::loudest::LoudestSet;
 use crate::peer::{PeerEnvelope, PeerMsg, PeerRefusal, MAX_PEER_MESSAGE_BYTES};
 use crate::protocol::{ClientMsg, Event, LeaveReason, LoggedEvent, Resume, ServerMsg, PROTOCOL_VERSION};
-use crate::room::Location;
+use crate::room::{EventsSince, Location};
 use crate::ConnId;
 
 impl Engine {
@@ -54,9 +53,7 @@ impl Engine {
             stream: 0,
             resume_token: resume.as_ref().map(|r| r.token.clone()),
         });
-        if let Some(c) = self.conns.get_mut(&conn) {
-            c.membership = Some(Membership::Remote { host: host.clone(), room: room.clone() });
-        }
+        self.set_membership(conn, Some(Membership::Remote { host: host.clone(), room: room.clone() }));
         self.out.send_peer(&host, now, PeerMsg::Join { room, join_ref, name, invite, resume });
         Ok(())
     }
@@ -78,11 +75,7 @@ impl Engine {
         }
         let leaving = matches!(msg, ClientMsg::Leave {});
         if leaving {
-            proxy.members.remove(idx);
-            self.drop_empty_proxy(host, room);
-            if let Some(c) = self.conns.get_mut(&conn) {
-                c.membership = None;
-            }
+            self.proxy_let_go(host, room, conn);
         }
         self.out.send_peer(host, now, PeerMsg::Control { room: room.to_string(), participant, msg, reference });
         Ok(())
@@ -98,6 +91,16 @@ impl Engine {
                 self.out.send_peer(host, now, PeerMsg::Detach { room: room.to_string(), participant });
             }
         }
+    }
+
+    /// Takes local user `conn` out of the proxied room: its member entry (and the room's, when
+    /// it was the last) and its connection's membership.
+    fn proxy_let_go(&mut self, host: &str, room: &str, conn: ConnId) {
+        if let Some(proxy) = self.proxies.get_mut(host).and_then(|r| r.get_mut(room)) {
+            proxy.members.retain(|m| m.conn != conn);
+        }
+        self.drop_empty_proxy(host, room);
+        self.set_membership(conn, None);
     }
 
     fn drop_empty_proxy(&mut self, host: &str, room: &str) {
@@ -129,13 +132,7 @@ impl Engine {
             }
         }
         for (host, room, conn, participant) in gone {
-            if let Some(proxy) = self.proxies.get_mut(&host).and_then(|r| r.get_mut(&room)) {
-                proxy.members.retain(|m| m.conn != conn);
-            }
-            self.drop_empty_proxy(&host, &room);
-            if let Some(c) = self.conns.get_mut(&conn) {
-                c.membership = None;
-            }
+            self.proxy_let_go(&host, &room, conn);
             match participant {
                 Some(participant) => {
                     if self.out.reachable(&host) {
@@ -240,9 +237,7 @@ impl Engine {
                     .map(|p| p.members.iter().map(|m| m.conn).collect())
                     .unwrap_or_default();
                 for conn in conns {
-                    if let Some(c) = self.conns.get_mut(&conn) {
-                        c.membership = None;
-                    }
+                    self.set_membership(conn, None);
                 }
                 if let Some(rooms) = self.proxies.get_mut(host) {
                     rooms.remove(room);
@@ -261,13 +256,7 @@ impl Engine {
 
     fn proxy_forget(&mut self, host: &str, room: &str, participant: &str, close: bool) {
         let Some(conn) = self.proxy_member_conn(host, room, participant) else { return };
-        if let Some(proxy) = self.proxies.get_mut(host).and_then(|r| r.get_mut(room)) {
-            proxy.members.retain(|m| m.conn != conn);
-        }
-        self.drop_empty_proxy(host, room);
-        if let Some(c) = self.conns.get_mut(&conn) {
-            c.membership = None;
-        }
+        self.proxy_let_go(host, room, conn);
         if close {
             self.out.close(conn);
         }
@@ -363,10 +352,8 @@ impl Engine {
             PeerMsg::Detach { room, participant } => {
                 let Some(r) = self.rooms.get_mut(&room) else { return };
                 let Some(i) = r.index_of(&participant).filter(|&i| r.participants[i].is_remote_of(from)) else { return };
-                if r.participants[i].connected {
-                    r.participants[i].connected = false;
-                    r.participants[i].last_seen_ms = now;
-                    self.out.emit(r, now, Event::Reconnecting { participant });
+                if let Some(event) = r.mark_disconnected(i, now) {
+                    self.out.emit(r, now, event);
                 }
             }
             PeerMsg::Joined { room, join_ref, welcome } => {
@@ -392,11 +379,8 @@ impl Engine {
             PeerMsg::JoinRefused { room, join_ref, error } => {
                 let Some(proxy) = self.proxies.get_mut(from).and_then(|r| r.get_mut(&room)) else { return };
                 let Some(idx) = proxy.members.iter().position(|m| m.join_ref == join_ref && m.participant.is_none()) else { return };
-                let conn = proxy.members.remove(idx).conn;
-                self.drop_empty_proxy(from, &room);
-                if let Some(c) = self.conns.get_mut(&conn) {
-                    c.membership = None;
-                }
+                let conn = proxy.members[idx].conn;
+                self.proxy_let_go(from, &room, conn);
                 self.out.error(conn, &error, None);
             }
             PeerMsg::Event { room, event } => {
@@ -446,14 +430,13 @@ impl Engine {
             self.out.metrics.peer_messages_refused += 1;
             return;
         }
-        match room.log.since(last_seq) {
-            Since::Missed(events) => {
+        match room.events_since(last_seq, &self.our_node) {
+            EventsSince::Missed { events } => {
                 for event in events {
                     self.out.send_peer(from, now, PeerMsg::Event { room: room_id.to_string(), event });
                 }
             }
-            Since::SnapshotNeeded => {
-                let snapshot = room.snapshot(&self.our_node);
+            EventsSince::SnapshotNeeded { snapshot } => {
                 self.out.send_peer(from, now, PeerMsg::Snapshot { room: room_id.to_string(), snapshot });
             }
         }
@@ -469,17 +452,7 @@ impl Engine {
         room.participants[idx].last_seen_ms = now;
         match msg {
             ClientMsg::Sync { last_seq } => {
-                let replies: Vec<ServerMsg> = match room.log.since(last_seq) {
-                    Since::Missed(events) => events
-                        .into_iter()
-                        .map(|e| ServerMsg::Event { room: room_id.to_string(), seq: e.seq, event: e.event })
-                        .collect(),
-                    Since::SnapshotNeeded => {
-                        let snapshot = room.snapshot(&self.our_node);
-                        vec![ServerMsg::Snapshot { room: room_id.to_string(), seq: snapshot.seq, snapshot }]
-                    }
-                };
-                for msg in replies {
+                for msg in room.events_since(last_seq, &self.our_node).into_server_msgs(room_id) {
                     let participant = participant.to_string();
                     self.out.send_peer(from, now, PeerMsg::Direct { room: room_id.to_string(), participant, msg });
                 }
@@ -517,11 +490,9 @@ impl Engine {
                 .filter(|&i| room.participants[i].is_remote_of(node) && room.participants[i].connected)
                 .collect();
             for i in lost {
-                room.participants[i].connected = false;
+                let event = room.mark_disconnected(i, now_ms).expect("only connected ones are lost");
                 room.participants[i].peer_lost = true;
-                room.participants[i].last_seen_ms = now_ms;
-                let participant = room.participants[i].id.clone();
-                self.out.emit(room, now_ms, Event::Reconnecting { participant });
+                self.out.emit(room, now_ms, event);
             }
         }
         // Proxy side: tell our users; joins in flight fail.
@@ -536,12 +507,7 @@ impl Engine {
                 .map(|p| p.members.iter().filter(|m| m.participant.is_none()).map(|m| m.conn).collect())
                 .unwrap_or_default();
             for conn in pending {
-                if let Some(p) = self.proxies.get_mut(node).and_then(|r| r.get_mut(&room)) {
-                    p.members.retain(|m| m.conn != conn);
-                }
-                if let Some(c) = self.conns.get_mut(&conn) {
-                    c.membership = None;
-                }
+                self.proxy_let_go(node, &room, conn);
                 self.out.error(conn, &EngineError::new(ErrorCode::HostUnreachable), None);
             }
             self.drop_empty_proxy(node, &room);
@@ -586,10 +552,8 @@ impl Engine {
                 .filter(|&i| room.participants[i].is_remote_of(node) && room.participants[i].connected)
                 .collect();
             for i in lost {
-                room.participants[i].connected = false;
-                room.participants[i].last_seen_ms = now;
-                let participant = room.participants[i].id.clone();
-                self.out.emit(room, now, Event::Reconnecting { participant });
+                let event = room.mark_disconnected(i, now).expect("only connected ones are lost");
+                self.out.emit(room, now, event);
             }
         }
         // Proxy side: the host lost our participants; join everyone again.

@@ -3,7 +3,9 @@
 use crate::error::{EngineError, ErrorCode};
 use crate::event_log::EventLog;
 use crate::loudest::LoudestSet;
-use crate::protocol::{ChatMessage, LeaveReason, ParticipantId, ParticipantInfo, RoomId, Settings, Snapshot};
+use crate::event_log::Since;
+use crate::protocol::{ChatMessage, Event, LeaveReason, LoggedEvent, ParticipantId, ParticipantInfo, RoomId, ServerMsg, Settings, Snapshot};
+use serde::{Deserialize, Serialize};
 use crate::roles::Role;
 use crate::speaking::SpeakingDetector;
 use crate::ConnId;
@@ -83,6 +85,27 @@ pub struct Room {
 }
 
 impl Room {
+    /// Marks participant `idx` disconnected (reconnecting until it resumes or the presence
+    /// timeout removes it) and returns the event to emit, or None if it already was.
+    pub fn mark_disconnected(&mut self, idx: usize, now_ms: u64) -> Option<Event> {
+        let p = &mut self.participants[idx];
+        if !p.connected {
+            return None;
+        }
+        p.connected = false;
+        p.last_seen_ms = now_ms;
+        Some(Event::Reconnecting { participant: p.id.clone() })
+    }
+
+    /// What someone who has seen events up to `seq` is missing: the events after it, or a
+    /// snapshot when the log no longer holds them all.
+    pub fn events_since(&self, seq: u64, our_node: &str) -> EventsSince {
+        match self.log.since(seq) {
+            Since::Missed(events) => EventsSince::Missed { events },
+            Since::SnapshotNeeded => EventsSince::SnapshotNeeded { snapshot: self.snapshot(our_node) },
+        }
+    }
+
     pub fn index_of(&self, id: &str) -> Option<usize> {
         self.participants.iter().position(|p| p.id == id)
     }
@@ -178,4 +201,27 @@ impl Room {
 pub(crate) enum Removal {
     Left(LeaveReason),
     Ghost,
+}
+
+/// What a client or node that has seen a room's events up to some seq is missing (also the
+/// answer of the owner's `events_since`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventsSince {
+    Missed { events: Vec<LoggedEvent> },
+    SnapshotNeeded { snapshot: Snapshot },
+}
+
+impl EventsSince {
+    /// The same as the messages a client gets: one per missed event, or one snapshot.
+    pub fn into_server_msgs(self, room: &str) -> Vec<ServerMsg> {
+        match self {
+            EventsSince::Missed { events } => {
+                events.into_iter().map(|e| ServerMsg::Event { room: room.to_string(), seq: e.seq, event: e.event }).collect()
+            }
+            EventsSince::SnapshotNeeded { snapshot } => {
+                vec![ServerMsg::Snapshot { room: room.to_string(), seq: snapshot.seq, snapshot }]
+            }
+        }
+    }
 }
