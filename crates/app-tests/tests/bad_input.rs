@@ -28,7 +28,8 @@ impl FakePeer {
     async fn send(&mut self, msg: Value) -> u64 {
         self.seq += 1;
         let envelope = json!({"v": 1, "session": "carol-session", "seq": self.seq, "msg": msg});
-        self.send_raw(json!({ "PeerMessage": envelope }), None).await
+        // docs/protocol.md: the envelope travels as the blob of a {"PeerMessage":null} request.
+        self.send_raw(json!({ "PeerMessage": null }), Some(envelope.to_string().into_bytes())).await
     }
 
     /// Receives (answering alice's requests as a peer process would) until `done` holds.
@@ -42,8 +43,9 @@ impl FakePeer {
             let body: Value = serde_json::from_slice(km.message.body()).unwrap_or(Value::Null);
             match &km.message {
                 Message::Request(r) => {
-                    if let Some(env) = body.get("PeerMessage") {
-                        self.received.push(env.clone());
+                    if body.get("PeerMessage").is_some() {
+                        let env = km.blob.as_ref().and_then(|b| serde_json::from_slice(&b.bytes).ok()).unwrap_or(Value::Null);
+                        self.received.push(env);
                     }
                     if r.expects_response.is_some() {
                         self.ep.respond(&km, Response::new(r#"{"Ok":null}"#), None).await;
@@ -239,7 +241,7 @@ async fn bad_input_gets_typed_errors_and_changes_nothing() {
     let detach = carol_peer.send(json!({"type": "detach", "room": room, "participant": b1_id})).await;
     carol_peer.pump_until("answers to sync and detach", |p| p.answer(sync).is_some() && p.answer(detach).is_some()).await;
     assert!(api.metrics().await["peer_messages_refused"].as_u64().unwrap() > refused_before, "a non-member's sync is refused");
-    let garbage = carol_peer.send_raw(json!({"PeerMessage": {"v": 1, "no": "envelope"}}), None).await;
+    let garbage = carol_peer.send_raw(json!({"PeerMessage": null}), Some(br#"{"v": 1, "no": "envelope"}"#.to_vec())).await;
     carol_peer.pump_until("an answer to a malformed envelope", |p| p.answer(garbage).is_some()).await;
     assert!(carol_peer.answer(garbage).unwrap().get("Err").is_some(), "{:?}", carol_peer.answer(garbage));
     // Audio claiming bob's participant's stream, sent by carol.
