@@ -5,7 +5,7 @@
 use crate::error::EngineError;
 use crate::metrics::Metrics;
 use crate::outbox::{Outbox, Pending};
-use crate::peer::PeerMsg;
+use crate::peer_wire::PeerMsg;
 use crate::peer_links::PeerLinks;
 use crate::protocol::{Event, Presence, ServerMsg};
 use crate::room::Room;

@@ -10,7 +10,7 @@ use crate::limits::TokenBucket;
 use crate::loudest::LoudestSet;
 use crate::metrics::Metrics;
 use crate::outbox::{Outbox, Pending};
-use crate::peer::{HeldParticipants, PeerMsg};
+use crate::peer_wire::{HeldParticipants, PeerMsg};
 use crate::peer_links::{AfterFailure, PeerLinks, RetryPolicy};
 use crate::persist::{PersistedRoom, PersistedState, PERSISTED_VERSION};
 use crate::protocol::{decode_client, ClientMsg, Presence, ServerMsg, Snapshot};

@@ -3,7 +3,7 @@
 //! Shaped like the handle_input / poll_output state machines of str0m and quinn-proto.
 
 use crate::metrics::DropReason;
-use crate::peer::PeerRefusal;
+use crate::peer_wire::PeerRefusal;
 use crate::persist::PersistedState;
 use crate::ConnId;
 

@@ -5,7 +5,7 @@
 use crate::audio::append_room_marker;
 use crate::io::PeerId;
 use crate::limits::{RateLimit, TokenBucket};
-use crate::peer::{PeerEnvelope, PeerMsg};
+use crate::peer_wire::{PeerEnvelope, PeerMsg};
 use crate::seen_window::SeenWindow;
 use std::collections::BTreeMap;
 

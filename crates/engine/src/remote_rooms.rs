@@ -8,7 +8,7 @@ use crate::engine::{Engine, Membership, ProxyMember, ProxyRoom};
 use crate::timers::Timer;
 use crate::error::{EngineError, ErrorCode};
 use crate::loudest::LoudestSet;
-use crate::peer::{PeerEnvelope, PeerMsg, PeerRefusal, MAX_PEER_MESSAGE_BYTES};
+use crate::peer_wire::{PeerEnvelope, PeerMsg, PeerRefusal, MAX_PEER_MESSAGE_BYTES};
 use crate::protocol::{ClientMsg, Event, LeaveReason, LoggedEvent, Resume, ServerMsg, PROTOCOL_VERSION};
 use crate::room::{EventsSince, Location};
 use crate::ConnId;
