@@ -265,9 +265,7 @@ impl Engine {
             Removal::Ghost => Event::GhostRemoved { participant: pid.to_string() },
         };
         self.out.emit(room, now, event);
-        let gone = room.participants.remove(idx);
-        room.hands.retain(|h| h != pid);
-        room.loudest.forget(gone.stream);
+        let gone = room.take_out(idx);
         if gone.role == Role::Host && !room.has_host() {
             hand_over(&mut self.out, room, now, &gone);
         }
@@ -347,9 +345,7 @@ impl Engine {
         };
         // Announce before adding, so the newcomer gets it in its welcome snapshot only.
         self.out.emit(room, now, Event::Joined { participant: participant.info() });
-        room.participants.push(participant);
-        let idx = room.participants.len() - 1;
-        room.record_role(idx);
+        room.admit(participant);
         let snapshot = room.snapshot(&our_node);
         Ok(JoinOutcome {
             welcome: Welcome {

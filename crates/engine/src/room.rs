@@ -85,6 +85,24 @@ pub struct Room {
 }
 
 impl Room {
+    /// Adds a participant (after its `Joined` was emitted, so it learns of itself from its
+    /// welcome snapshot only) and remembers its role for when it comes back. Returns its index.
+    pub fn admit(&mut self, participant: Participant) -> usize {
+        self.participants.push(participant);
+        let idx = self.participants.len() - 1;
+        self.record_role(idx);
+        idx
+    }
+
+    /// Takes participant `idx` out of the room with what it held: a raised hand and its place
+    /// among the loudest streams. Its role stays remembered for its identity.
+    pub fn take_out(&mut self, idx: usize) -> Participant {
+        let gone = self.participants.remove(idx);
+        self.hands.retain(|h| *h != gone.id);
+        self.loudest.forget(gone.stream);
+        gone
+    }
+
     /// Marks participant `idx` disconnected (reconnecting until it resumes or the presence
     /// timeout removes it) and returns the event to emit, or None if it already was.
     pub fn mark_disconnected(&mut self, idx: usize, now_ms: u64) -> Option<Event> {
