@@ -380,17 +380,9 @@ impl Engine {
             Location::Local(old) if p.connected && Some(old) != local_conn(&req.location) => Some(old),
             _ => None,
         };
-        let was_reconnecting = !p.connected;
         let pid = p.id.clone();
-        if was_reconnecting {
-            // Still disconnected here, so the resumer gets this in its replay, not twice.
-            self.out.emit(room, now, Event::Reconnected { participant: pid.clone() });
-        }
-        let p = &mut room.participants[idx];
-        p.location = req.location.clone();
-        p.connected = true;
-        p.peer_lost = false;
-        p.last_seen_ms = now;
+        reconnect(&mut self.out, room, idx, now, req.location.clone());
+        let p = &room.participants[idx];
         let (stream, role, token) = (p.stream, p.role, p.resume_token.clone());
         let (snapshot, replay, seq) = match room.events_since(resume.last_seq, &our_node) {
             EventsSince::Missed { events } => (None, events, resume.last_seq),
@@ -487,6 +479,20 @@ fn stop_speaking(out: &mut Effects, room: &mut Room, now: u64, idx: usize) {
         let participant = room.participants[idx].id.clone();
         out.announce(room, now, Presence::Speaking { participant, speaking: false });
     }
+}
+
+/// Participant `idx` is back, at `location`. `Reconnected` is emitted first, while it still
+/// counts as disconnected, so its new socket gets the event in its replay and not twice.
+pub(crate) fn reconnect(out: &mut Effects, room: &mut Room, idx: usize, now: u64, location: Location) {
+    if !room.participants[idx].connected {
+        let participant = room.participants[idx].id.clone();
+        out.emit(room, now, Event::Reconnected { participant });
+    }
+    let p = &mut room.participants[idx];
+    p.location = location;
+    p.connected = true;
+    p.peer_lost = false;
+    p.last_seen_ms = now;
 }
 
 /// The host left: a moderator takes over, else the longest-present speaker.

@@ -2,7 +2,7 @@
 //! socket: it forwards the user's join and control messages, fans the host's events and audio
 //! out to its local users, and keeps a mirror of the room (for speak permission and gaps).
 
-use crate::commands::JoinRequest;
+use crate::commands::{reconnect, JoinRequest};
 use crate::roles::Authority;
 use crate::engine::{Engine, Membership, ProxyMember, ProxyRoom};
 use crate::timers::Timer;
@@ -525,11 +525,8 @@ impl Engine {
             // These events reach it with a seq gap (it missed what was logged meanwhile), so
             // it asks `sync` for exactly the missed ones.
             for i in back {
-                room.participants[i].connected = true;
-                room.participants[i].peer_lost = false;
-                room.participants[i].last_seen_ms = now;
-                let participant = room.participants[i].id.clone();
-                self.out.emit(room, now, Event::Reconnected { participant });
+                let location = room.participants[i].location.clone();
+                reconnect(&mut self.out, room, i, now, location);
             }
         }
         let rooms: Vec<(String, u64)> = self
