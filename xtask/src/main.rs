@@ -5,6 +5,8 @@ mod layout;
 #[cfg(test)]
 mod module_graph;
 mod package_zip;
+#[cfg(test)]
+mod peer_request_bodies;
 mod run;
 mod step;
 mod test_all;
