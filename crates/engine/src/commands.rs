@@ -161,9 +161,8 @@ impl Engine {
                 let reason = if accept { HandReason::Accepted } else { HandReason::Dismissed };
                 out.emit(room, now, Event::HandLowered { participant: participant.clone(), reason });
                 if accept && room.participants[idx].role == Role::Viewer {
-                    room.participants[idx].role = Role::Speaker;
-                    room.record_role(idx);
-                    out.emit(room, now, Event::RoleChanged { participant, role: Role::Speaker, by });
+                    let changed = room.assign_role(idx, Role::Speaker, by);
+                    out.emit(room, now, changed);
                 }
             }
             ClientMsg::SetRole { participant, role } => {
@@ -184,19 +183,19 @@ impl Engine {
                     // One host at a time: the previous one steps down to moderator.
                     let hosts: Vec<usize> = (0..room.participants.len()).filter(|&i| room.participants[i].role == Role::Host).collect();
                     for h in hosts {
-                        room.participants[h].role = Role::Moderator;
-                        room.record_role(h);
-                        let pid = room.participants[h].id.clone();
-                        out.emit(room, now, Event::RoleChanged { participant: pid, role: Role::Moderator, by: by.clone() });
+                        let stepped_down = room.assign_role(h, Role::Moderator, by.clone());
+                        out.emit(room, now, stepped_down);
                     }
                 }
-                set_role(out, room, now, idx, role, by);
+                let notices = room.set_role(idx, role, by);
+                out.publish(room, now, notices);
             }
             ClientMsg::Mute { participant } | ClientMsg::Unmute { participant } => {
                 let muted = mute;
                 require(rank, Action::MuteOthers)?;
                 let idx = target(room, rank, actor, &participant)?;
-                set_muted(out, room, now, idx, muted, by);
+                let notices = room.set_muted(idx, muted, by);
+                out.publish(room, now, notices);
             }
             ClientMsg::MuteAll {} => {
                 require(rank, Action::MuteAll)?;
@@ -204,19 +203,14 @@ impl Engine {
                     .filter(|&i| Some(i) != actor && room.participants[i].role.rank() < rank && !room.participants[i].muted)
                     .collect();
                 for i in targets {
-                    set_muted(out, room, now, i, true, by.clone());
+                    let notices = room.set_muted(i, true, by.clone());
+                    out.publish(room, now, notices);
                 }
             }
             ClientMsg::SelfMute { muted } => {
                 let i = me(actor)?;
-                if room.participants[i].self_muted != muted {
-                    room.participants[i].self_muted = muted;
-                    let participant = room.participants[i].id.clone();
-                    if muted {
-                        stop_speaking(out, room, now, i);
-                    }
-                    out.emit(room, now, Event::SelfMuted { participant, muted });
-                }
+                let notices = room.set_self_muted(i, muted);
+                out.publish(room, now, notices);
             }
             ClientMsg::Kick { participant } => {
                 require(rank, Action::Kick)?;
@@ -446,41 +440,6 @@ fn local_conn(location: &Location) -> Option<ConnId> {
     }
 }
 
-fn set_role(out: &mut Effects, room: &mut Room, now: u64, idx: usize, role: Role, by: Option<String>) {
-    room.participants[idx].role = role;
-    room.record_role(idx);
-    let pid = room.participants[idx].id.clone();
-    if role == Role::Viewer {
-        stop_speaking(out, room, now, idx);
-    }
-    if role > Role::Viewer {
-        if let Some(pos) = room.hands.iter().position(|h| *h == pid) {
-            room.hands.remove(pos);
-            out.emit(room, now, Event::HandLowered { participant: pid.clone(), reason: HandReason::Accepted });
-        }
-    }
-    out.emit(room, now, Event::RoleChanged { participant: pid, role, by });
-}
-
-fn set_muted(out: &mut Effects, room: &mut Room, now: u64, idx: usize, muted: bool, by: Option<String>) {
-    if room.participants[idx].muted == muted {
-        return;
-    }
-    room.participants[idx].muted = muted;
-    if muted {
-        stop_speaking(out, room, now, idx);
-    }
-    let participant = room.participants[idx].id.clone();
-    out.emit(room, now, Event::Muted { participant, muted, by });
-}
-
-fn stop_speaking(out: &mut Effects, room: &mut Room, now: u64, idx: usize) {
-    if room.participants[idx].speaking.reset() {
-        let participant = room.participants[idx].id.clone();
-        out.announce(room, now, Presence::Speaking { participant, speaking: false });
-    }
-}
-
 /// Participant `idx` is back, at `location`. `Reconnected` is emitted first, while it still
 /// counts as disconnected, so its new socket gets the event in its replay and not twice.
 pub(crate) fn reconnect(out: &mut Effects, room: &mut Room, idx: usize, now: u64, location: Location) {
@@ -506,6 +465,7 @@ fn hand_over(out: &mut Effects, room: &mut Room, now: u64, gone: &Participant) {
         room.roles.insert(gone.identity.clone(), Role::Moderator);
     }
     if let Some(idx) = successor {
-        set_role(out, room, now, idx, Role::Host, None);
+        let notices = room.set_role(idx, Role::Host, None);
+        out.publish(room, now, notices);
     }
 }

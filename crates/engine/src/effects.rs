@@ -8,7 +8,7 @@ use crate::outbox::{Outbox, Pending};
 use crate::peer_wire::PeerMsg;
 use crate::peer_links::PeerLinks;
 use crate::protocol::{Event, Presence, ServerMsg};
-use crate::room::Room;
+use crate::room::{Notice, Room};
 use crate::save::SaveSchedule;
 use crate::ConnId;
 
@@ -63,6 +63,16 @@ impl Effects {
             }
         }
         self.mark_dirty();
+    }
+
+    /// Sends what a room transition returned, in its order.
+    pub fn publish(&mut self, room: &mut Room, now: u64, notices: Vec<Notice>) {
+        for notice in notices {
+            match notice {
+                Notice::Event(event) => self.emit(room, now, event),
+                Notice::Presence(presence) => self.announce(room, now, presence),
+            }
+        }
     }
 
     pub fn announce(&mut self, room: &Room, now: u64, event: Presence) {

@@ -4,7 +4,7 @@ use crate::error::{EngineError, ErrorCode};
 use crate::event_log::EventLog;
 use crate::loudest::LoudestSet;
 use crate::event_log::Since;
-use crate::protocol::{ChatMessage, Event, LeaveReason, LoggedEvent, ParticipantId, ParticipantInfo, RoomId, ServerMsg, Settings, Snapshot};
+use crate::protocol::{ChatMessage, Event, HandReason, LeaveReason, LoggedEvent, ParticipantId, ParticipantInfo, Presence, RoomId, ServerMsg, Settings, Snapshot};
 use serde::{Deserialize, Serialize};
 use crate::roles::Role;
 use crate::speaking::SpeakingDetector;
@@ -115,6 +115,73 @@ impl Room {
         Some(Event::Reconnecting { participant: p.id.clone() })
     }
 
+    /// Gives participant `idx` `role` (remembered for its identity) and nothing else: the
+    /// `RoleChanged` to emit.
+    pub fn assign_role(&mut self, idx: usize, role: Role, by: Option<String>) -> Event {
+        self.participants[idx].role = role;
+        self.record_role(idx);
+        Event::RoleChanged { participant: self.participants[idx].id.clone(), role, by }
+    }
+
+    /// Gives participant `idx` `role` with what follows from it: a viewer stops speaking, and
+    /// anyone above viewer has its raised hand lowered (accepted). Returns what to send, in order.
+    pub fn set_role(&mut self, idx: usize, role: Role, by: Option<String>) -> Vec<Notice> {
+        let mut notices = Vec::new();
+        let changed = self.assign_role(idx, role, by);
+        if role == Role::Viewer {
+            notices.extend(self.stop_speaking(idx).map(Notice::Presence));
+        }
+        if role > Role::Viewer {
+            let pid = &self.participants[idx].id;
+            if let Some(pos) = self.hands.iter().position(|h| h == pid) {
+                let participant = self.hands.remove(pos);
+                notices.push(Notice::Event(Event::HandLowered { participant, reason: HandReason::Accepted }));
+            }
+        }
+        notices.push(Notice::Event(changed));
+        notices
+    }
+
+    /// Mutes or unmutes participant `idx` on someone else's authority (a muted one stops
+    /// speaking). Returns what to send, in order: nothing if it already was so.
+    pub fn set_muted(&mut self, idx: usize, muted: bool, by: Option<String>) -> Vec<Notice> {
+        let p = &mut self.participants[idx];
+        if p.muted == muted {
+            return Vec::new();
+        }
+        p.muted = muted;
+        let participant = p.id.clone();
+        let mut notices = Vec::new();
+        if muted {
+            notices.extend(self.stop_speaking(idx).map(Notice::Presence));
+        }
+        notices.push(Notice::Event(Event::Muted { participant, muted, by }));
+        notices
+    }
+
+    /// Participant `idx` mutes or unmutes itself (a muted one stops speaking). Returns what to
+    /// send, in order: nothing if it already was so.
+    pub fn set_self_muted(&mut self, idx: usize, muted: bool) -> Vec<Notice> {
+        let p = &mut self.participants[idx];
+        if p.self_muted == muted {
+            return Vec::new();
+        }
+        p.self_muted = muted;
+        let participant = p.id.clone();
+        let mut notices = Vec::new();
+        if muted {
+            notices.extend(self.stop_speaking(idx).map(Notice::Presence));
+        }
+        notices.push(Notice::Event(Event::SelfMuted { participant, muted }));
+        notices
+    }
+
+    /// Participant `idx` stops speaking: the presence to announce, or None if it was silent.
+    pub fn stop_speaking(&mut self, idx: usize) -> Option<Presence> {
+        let p = &mut self.participants[idx];
+        p.speaking.reset().then(|| Presence::Speaking { participant: p.id.clone(), speaking: false })
+    }
+
     /// What someone who has seen events up to `seq` is missing: the events after it, or a
     /// snapshot when the log no longer holds them all.
     pub fn events_since(&self, seq: u64, our_node: &str) -> EventsSince {
@@ -211,6 +278,14 @@ impl Room {
             self.roles.insert(p.identity.clone(), p.role);
         }
     }
+}
+
+/// What a room transition asks to be sent to the room, in order: a logged event or a presence
+/// update.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Notice {
+    Event(Event),
+    Presence(Presence),
 }
 
 /// Why a participant leaves the room: it left or was removed (an event says so), or it was a
