@@ -447,11 +447,7 @@ pub(crate) fn reconnect(out: &mut Effects, room: &mut Room, idx: usize, now: u64
         let participant = room.participants[idx].id.clone();
         out.emit(room, now, Event::Reconnected { participant });
     }
-    let p = &mut room.participants[idx];
-    p.location = location;
-    p.connected = true;
-    p.peer_lost = false;
-    p.last_seen_ms = now;
+    room.mark_connected(idx, location, now);
 }
 
 /// The host left: a moderator takes over, else the longest-present speaker.

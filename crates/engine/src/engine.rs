@@ -42,6 +42,14 @@ pub(crate) struct Conn {
     pub acked: u32,
 }
 
+impl Conn {
+    /// Its socket was heard from at `now_ms`.
+    #[inline]
+    pub fn seen(&mut self, now_ms: u64) {
+        self.last_seen_ms = now_ms;
+    }
+}
+
 /// A local user in a room hosted elsewhere.
 #[derive(Debug, Clone)]
 pub(crate) struct ProxyMember {
@@ -394,7 +402,7 @@ impl Engine {
             self.out.close(conn);
             return;
         };
-        c.last_seen_ms = now_ms;
+        c.seen(now_ms);
         if text.len() > self.cfg.max_control_bytes {
             let err = EngineError::with(ErrorCode::TooLarge, format!("control messages are at most {} bytes", self.cfg.max_control_bytes));
             self.out.error(conn, &err, None);
@@ -467,7 +475,7 @@ impl Engine {
         if let Some(Membership::Local { room, stream }) = membership {
             if let Some(r) = self.rooms.get_mut(room) {
                 if let Some(i) = r.index_of_stream(*stream) {
-                    r.participants[i].last_seen_ms = now_ms;
+                    r.participants[i].seen(now_ms);
                 }
             }
         }

@@ -107,7 +107,7 @@ impl Engine {
         if frame.first() == Some(&KIND_ACK) {
             let Some(c) = self.conns.get_mut(&conn) else { return Err(DropReason::UnknownConnection) };
             let received = decode_ack(frame).map_err(|_| DropReason::Malformed)?;
-            c.last_seen_ms = now_ms;
+            c.seen(now_ms);
             // An ack ahead of what we pushed would open the window forever: clamp it.
             let ahead = received.wrapping_sub(c.pushed);
             c.acked = if ahead != 0 && ahead < u32::MAX / 2 { c.pushed } else { received };
@@ -130,7 +130,7 @@ impl Engine {
         self.frame_counter += 1;
         let params = self.speaking_params();
         let c = self.conns.get_mut(&conn).ok_or(DropReason::UnknownConnection)?;
-        c.last_seen_ms = now;
+        c.seen(now);
         if !c.audio_bucket.try_take(now) {
             return Err(DropReason::RateLimited);
         }
@@ -154,7 +154,7 @@ impl Engine {
         if let Some(stream) = local_stream {
             let room = self.rooms.get_mut(self.scratch_room.as_str()).ok_or(DropReason::NotMember)?;
             let sender = room.index_of_stream(stream).ok_or(DropReason::NotMember)?;
-            room.participants[sender].last_seen_ms = now;
+            room.participants[sender].seen(now);
             let mut ctx = RelayCtx {
                 cfg: &self.cfg,
                 conns: &mut self.conns,

@@ -313,7 +313,7 @@ impl Engine {
                     let Some(room) = self.rooms.get_mut(&held.room) else { continue };
                     for p in room.participants.iter_mut() {
                         if p.is_remote_of(from) && held.participants.contains(&p.id) {
-                            p.last_seen_ms = now;
+                            p.seen(now);
                         }
                     }
                 }
@@ -449,7 +449,7 @@ impl Engine {
             .index_of(participant)
             .filter(|&i| room.participants[i].is_remote_of(from))
             .ok_or(EngineError::new(ErrorCode::NotMember))?;
-        room.participants[idx].last_seen_ms = now;
+        room.participants[idx].seen(now);
         match msg {
             ClientMsg::Sync { last_seq } => {
                 for msg in room.events_since(last_seq, &self.our_node).into_server_msgs(room_id) {
@@ -490,8 +490,7 @@ impl Engine {
                 .filter(|&i| room.participants[i].is_remote_of(node) && room.participants[i].connected)
                 .collect();
             for i in lost {
-                let event = room.mark_disconnected(i, now_ms).expect("only connected ones are lost");
-                room.participants[i].peer_lost = true;
+                let event = room.mark_peer_lost(i, now_ms).expect("only connected ones are lost");
                 self.out.emit(room, now_ms, event);
             }
         }

@@ -61,6 +61,12 @@ impl Participant {
         }
     }
 
+    /// It was heard from at `now_ms` (it counts as present until the presence timeout after).
+    #[inline]
+    pub fn seen(&mut self, now_ms: u64) {
+        self.last_seen_ms = now_ms;
+    }
+
     pub fn is_remote_of(&self, node: &str) -> bool {
         matches!(&self.location, Location::Remote(n) if n == node)
     }
@@ -111,8 +117,26 @@ impl Room {
             return None;
         }
         p.connected = false;
-        p.last_seen_ms = now_ms;
+        p.seen(now_ms);
         Some(Event::Reconnecting { participant: p.id.clone() })
+    }
+
+    /// Marks participant `idx` disconnected because its node became unreachable, so it is
+    /// reconnected when that node is back. The event to emit, or None if it already was.
+    pub fn mark_peer_lost(&mut self, idx: usize, now_ms: u64) -> Option<Event> {
+        let event = self.mark_disconnected(idx, now_ms)?;
+        self.participants[idx].peer_lost = true;
+        Some(event)
+    }
+
+    /// Participant `idx` is connected again, at `location` (the `Reconnected` event was emitted
+    /// before, while it still counted as disconnected).
+    pub fn mark_connected(&mut self, idx: usize, location: Location, now_ms: u64) {
+        let p = &mut self.participants[idx];
+        p.location = location;
+        p.connected = true;
+        p.peer_lost = false;
+        p.seen(now_ms);
     }
 
     /// Gives participant `idx` `role` (remembered for its identity) and nothing else: the
