@@ -10,21 +10,11 @@ use crate::protocol::{
     ChatMessage, ClientMsg, Event, HandReason, LeaveReason, LoggedEvent, Presence, Resume, ServerMsg, Welcome,
 };
 use crate::roles::{may_assign, permits, Action, Authority, Role};
+pub(crate) use crate::room::JoinRequest;
 use crate::room::{EventsSince, Location, Participant, Removal, Room};
 use crate::ConnId;
 
 const OWNER_RANK: u8 = 4;
-
-/// A join request after the transport-specific checks.
-pub(crate) struct JoinRequest {
-    pub name: String,
-    pub invite: Option<String>,
-    pub resume: Option<Resume>,
-    /// Node name, or None for a guest (whose identity is its participant id).
-    pub identity: Option<String>,
-    pub node: String,
-    pub location: Location,
-}
 
 pub(crate) struct JoinOutcome {
     pub welcome: Welcome,
@@ -288,55 +278,8 @@ impl Engine {
         let participant_id = self.fresh_id();
         let resume_token = self.fresh_id();
         let room = self.rooms.get_mut(room_id).expect("checked above");
-        let is_owner = req.identity.as_deref() == Some(our_node.as_str()) && matches!(req.location, Location::Local(_));
-        let known_role = req.identity.as_ref().and_then(|i| room.roles.get(i)).copied();
-        if req.identity.is_none() && !room.settings.guests_allowed {
-            return Err(EngineError::new(ErrorCode::GuestsNotAllowed));
-        }
-        let invited = req.invite.as_deref() == Some(room.invite.as_str());
-        if !is_owner && known_role.is_none() && !invited {
-            return Err(EngineError::new(ErrorCode::BadInvite));
-        }
-        if req.identity.is_none() && !invited {
-            return Err(EngineError::new(ErrorCode::BadInvite));
-        }
-        if room.participants.len() >= room.settings.capacity as usize {
-            return Err(EngineError::new(ErrorCode::RoomFull));
-        }
-        let name = room.check_name(&req.name, max_name, None)?;
-        let mut role = match (&req.identity, known_role) {
-            (Some(_), Some(r)) => r,
-            (Some(_), None) => room.settings.default_role,
-            (None, _) if room.settings.guests_may_speak => room.settings.default_role,
-            (None, _) => Role::Viewer,
-        };
-        if role == Role::Host && room.has_host() {
-            role = Role::Moderator;
-        }
-        if is_owner && !room.has_host() {
-            role = Role::Host;
-        }
-        let stream = room.allocate_stream();
-        let participant = Participant {
-            id: participant_id.clone(),
-            identity: req.identity.clone().unwrap_or_else(|| format!("guest:{participant_id}")),
-            name,
-            role,
-            stream,
-            location: req.location.clone(),
-            connected: true,
-            peer_lost: false,
-            joined_ms: now,
-            last_seen_ms: now,
-            muted: false,
-            self_muted: false,
-            guest: req.identity.is_none(),
-            node: req.node.clone(),
-            resume_token: resume_token.clone(),
-            typing_until: None,
-            speaking: Default::default(),
-            last_audio_seq: None,
-        };
+        let participant = room.newcomer(&req, &our_node, max_name, participant_id.clone(), resume_token.clone(), now)?;
+        let (stream, role) = (participant.stream, participant.role);
         // Announce before adding, so the newcomer gets it in its welcome snapshot only.
         self.out.emit(room, now, Event::Joined { participant: participant.info() });
         room.admit(participant);
@@ -361,14 +304,7 @@ impl Engine {
     fn try_resume(&mut self, now: u64, room_id: &str, req: &JoinRequest, resume: &Resume) -> Option<JoinOutcome> {
         let our_node = self.our_node.clone();
         let room = self.rooms.get_mut(room_id)?;
-        let idx = room.participants.iter().position(|p| {
-            p.resume_token == resume.token
-                && match (&req.identity, p.guest) {
-                    (None, true) => matches!(p.location, Location::Local(_)),
-                    (Some(identity), false) => *identity == p.identity && p.node == req.node,
-                    _ => false,
-                }
-        })?;
+        let idx = room.resumable(req, &resume.token)?;
         let p = &room.participants[idx];
         let replaced_conn = match p.location {
             Location::Local(old) if p.connected && Some(old) != local_conn(&req.location) => Some(old),

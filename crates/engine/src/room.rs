@@ -4,7 +4,7 @@ use crate::error::{EngineError, ErrorCode};
 use crate::event_log::EventLog;
 use crate::loudest::LoudestSet;
 use crate::event_log::Since;
-use crate::protocol::{ChatMessage, Event, HandReason, LeaveReason, LoggedEvent, ParticipantId, ParticipantInfo, Presence, RoomId, ServerMsg, Settings, Snapshot};
+use crate::protocol::{ChatMessage, Event, HandReason, LeaveReason, LoggedEvent, ParticipantId, ParticipantInfo, Presence, Resume, RoomId, ServerMsg, Settings, Snapshot};
 use serde::{Deserialize, Serialize};
 use crate::roles::Role;
 use crate::speaking::SpeakingDetector;
@@ -18,6 +18,17 @@ pub enum Location {
     Local(ConnId),
     /// A user of that peer node, proxied by it.
     Remote(String),
+}
+
+/// A join request after the transport-specific checks.
+pub(crate) struct JoinRequest {
+    pub name: String,
+    pub invite: Option<String>,
+    pub resume: Option<Resume>,
+    /// Node name, or None for a guest (whose identity is its participant id).
+    pub identity: Option<String>,
+    pub node: String,
+    pub location: Location,
 }
 
 #[derive(Debug, Clone)]
@@ -98,6 +109,82 @@ impl Room {
         let idx = self.participants.len() - 1;
         self.record_role(idx);
         idx
+    }
+
+    /// Checks a fresh join (guests allowed, invite or a remembered role, capacity, name) and
+    /// builds the participant with its role and a fresh stream (the only change): the caller
+    /// emits `Joined` and then admits it. Refused with the first check that fails.
+    pub(crate) fn newcomer(
+        &mut self,
+        req: &JoinRequest,
+        our_node: &str,
+        max_name: usize,
+        participant_id: ParticipantId,
+        resume_token: String,
+        now: u64,
+    ) -> Result<Participant, EngineError> {
+        let is_owner = req.identity.as_deref() == Some(our_node) && matches!(req.location, Location::Local(_));
+        let known_role = req.identity.as_ref().and_then(|i| self.roles.get(i)).copied();
+        if req.identity.is_none() && !self.settings.guests_allowed {
+            return Err(EngineError::new(ErrorCode::GuestsNotAllowed));
+        }
+        let invited = req.invite.as_deref() == Some(self.invite.as_str());
+        if !is_owner && known_role.is_none() && !invited {
+            return Err(EngineError::new(ErrorCode::BadInvite));
+        }
+        if req.identity.is_none() && !invited {
+            return Err(EngineError::new(ErrorCode::BadInvite));
+        }
+        if self.participants.len() >= self.settings.capacity as usize {
+            return Err(EngineError::new(ErrorCode::RoomFull));
+        }
+        let name = self.check_name(&req.name, max_name, None)?;
+        let mut role = match (&req.identity, known_role) {
+            (Some(_), Some(r)) => r,
+            (Some(_), None) => self.settings.default_role,
+            (None, _) if self.settings.guests_may_speak => self.settings.default_role,
+            (None, _) => Role::Viewer,
+        };
+        if role == Role::Host && self.has_host() {
+            role = Role::Moderator;
+        }
+        if is_owner && !self.has_host() {
+            role = Role::Host;
+        }
+        let stream = self.allocate_stream();
+        Ok(Participant {
+            id: participant_id.clone(),
+            identity: req.identity.clone().unwrap_or_else(|| format!("guest:{participant_id}")),
+            name,
+            role,
+            stream,
+            location: req.location.clone(),
+            connected: true,
+            peer_lost: false,
+            joined_ms: now,
+            last_seen_ms: now,
+            muted: false,
+            self_muted: false,
+            guest: req.identity.is_none(),
+            node: req.node.clone(),
+            resume_token,
+            typing_until: None,
+            speaking: Default::default(),
+            last_audio_seq: None,
+        })
+    }
+
+    /// The participant a resume with `token` from this request may take over: a guest only
+    /// from a socket of this node, a user only with the same identity from the same node.
+    pub(crate) fn resumable(&self, req: &JoinRequest, token: &str) -> Option<usize> {
+        self.participants.iter().position(|p| {
+            p.resume_token == token
+                && match (&req.identity, p.guest) {
+                    (None, true) => matches!(p.location, Location::Local(_)),
+                    (Some(identity), false) => *identity == p.identity && p.node == req.node,
+                    _ => false,
+                }
+        })
     }
 
     /// Takes participant `idx` out of the room with what it held: a raised hand and its place
