@@ -130,26 +130,22 @@ impl Engine {
             ClientMsg::RaiseHand {} => {
                 require(rank, Action::RaiseHand)?;
                 let i = me(actor)?;
-                let pid = room.participants[i].id.clone();
-                if !room.hands.contains(&pid) {
-                    room.hands.push(pid.clone());
-                    out.emit(room, now, Event::HandRaised { participant: pid });
+                if let Some(raised) = room.raise_hand(i) {
+                    out.emit(room, now, raised);
                 }
             }
             ClientMsg::LowerHand {} => {
                 let i = me(actor)?;
                 let pid = room.participants[i].id.clone();
-                let pos = room.hands.iter().position(|h| *h == pid).ok_or(EngineError::new(ErrorCode::HandNotRaised))?;
-                room.hands.remove(pos);
-                out.emit(room, now, Event::HandLowered { participant: pid, reason: HandReason::Lowered });
+                let lowered = room.lower_hand(&pid, HandReason::Lowered)?;
+                out.emit(room, now, lowered);
             }
             ClientMsg::AcceptHand { participant } | ClientMsg::DismissHand { participant } => {
                 require(rank, Action::ManageHands)?;
                 let idx = room.index_of(&participant).ok_or(EngineError::new(ErrorCode::ParticipantNotFound))?;
-                let pos = room.hands.iter().position(|h| *h == participant).ok_or(EngineError::new(ErrorCode::HandNotRaised))?;
-                room.hands.remove(pos);
                 let reason = if accept { HandReason::Accepted } else { HandReason::Dismissed };
-                out.emit(room, now, Event::HandLowered { participant: participant.clone(), reason });
+                let lowered = room.lower_hand(&participant, reason)?;
+                out.emit(room, now, lowered);
                 if accept && room.participants[idx].role == Role::Viewer {
                     let changed = room.assign_role(idx, Role::Speaker, by);
                     out.emit(room, now, changed);

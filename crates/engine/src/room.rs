@@ -243,14 +243,31 @@ impl Room {
             notices.extend(self.stop_speaking(idx).map(Notice::Presence));
         }
         if role > Role::Viewer {
-            let pid = &self.participants[idx].id;
-            if let Some(pos) = self.hands.iter().position(|h| h == pid) {
-                let participant = self.hands.remove(pos);
-                notices.push(Notice::Event(Event::HandLowered { participant, reason: HandReason::Accepted }));
+            let pid = self.participants[idx].id.clone();
+            if let Ok(lowered) = self.lower_hand(&pid, HandReason::Accepted) {
+                notices.push(Notice::Event(lowered));
             }
         }
         notices.push(Notice::Event(changed));
         notices
+    }
+
+    /// Participant `idx` raises its hand: the event to emit, or None if it already was raised.
+    pub fn raise_hand(&mut self, idx: usize) -> Option<Event> {
+        let pid = &self.participants[idx].id;
+        if self.hands.contains(pid) {
+            return None;
+        }
+        self.hands.push(pid.clone());
+        Some(Event::HandRaised { participant: pid.clone() })
+    }
+
+    /// Lowers the raised hand of `participant` for `reason`: the event to emit, or
+    /// `hand_not_raised`.
+    pub fn lower_hand(&mut self, participant: &str, reason: HandReason) -> Result<Event, EngineError> {
+        let pos = self.hands.iter().position(|h| h == participant).ok_or(EngineError::new(ErrorCode::HandNotRaised))?;
+        let participant = self.hands.remove(pos);
+        Ok(Event::HandLowered { participant, reason })
     }
 
     /// Mutes or unmutes participant `idx` on someone else's authority (a muted one stops
