@@ -7,7 +7,7 @@ use crate::io::ConnKind;
 use crate::timers::Timer;
 use crate::error::{EngineError, ErrorCode};
 use crate::protocol::{
-    ChatMessage, ClientMsg, Event, HandReason, LeaveReason, LoggedEvent, Presence, Resume, ServerMsg, Welcome,
+    ClientMsg, Event, HandReason, LeaveReason, LoggedEvent, Resume, ServerMsg, Welcome,
 };
 use crate::roles::{may_assign, permits, Action, Authority, Role};
 pub(crate) use crate::room::JoinRequest;
@@ -102,29 +102,15 @@ impl Engine {
                 if chars == 0 || chars > max_chat {
                     return Err(EngineError::with(ErrorCode::InvalidChat, format!("chat messages are 1 to {max_chat} characters")));
                 }
-                let p = &mut room.participants[i];
-                let was_typing = p.typing_until.take().is_some();
-                let message = ChatMessage { id: room.next_chat_id, from: p.id.clone(), name: p.name.clone(), text: text.to_string(), at_ms: now };
-                room.next_chat_id += 1;
-                if room.chat.len() >= chat_history {
-                    room.chat.pop_front();
-                }
-                room.chat.push_back(message.clone());
-                if was_typing {
-                    let participant = message.from.clone();
-                    out.announce(room, now, Presence::Typing { participant, typing: false });
-                }
-                out.emit(room, now, Event::Chat { message });
+                let notices = room.post_chat(i, text, chat_history, now);
+                out.publish(room, now, notices);
             }
             ClientMsg::Typing {} => {
                 let i = me(actor)?;
-                let p = &mut room.participants[i];
-                let started = p.typing_until.is_none();
-                p.typing_until = Some(now + typing_ttl);
+                let started = room.typing(i, now + typing_ttl);
                 self.timers.arm(Timer::Indicators, now + typing_ttl);
-                if started {
-                    let participant = p.id.clone();
-                    out.announce(room, now, Presence::Typing { participant, typing: true });
+                if let Some(started) = started {
+                    out.announce(room, now, started);
                 }
             }
             ClientMsg::RaiseHand {} => {
@@ -206,9 +192,8 @@ impl Engine {
             ClientMsg::UpdateSettings { settings } => {
                 require(rank, Action::ChangeSettings)?;
                 let updated = settings.applied_to(&room.settings, max_participants)?;
-                if updated != room.settings {
-                    room.settings = updated.clone();
-                    out.emit(room, now, Event::SettingsChanged { settings: updated });
+                if let Some(changed) = room.change_settings(updated) {
+                    out.emit(room, now, changed);
                 }
             }
             ClientMsg::CloseRoom {} => {
@@ -217,8 +202,8 @@ impl Engine {
             }
             ClientMsg::ClearChat {} => {
                 require(rank, Action::ClearChat)?;
-                room.chat.clear();
-                out.emit(room, now, Event::ChatCleared { by });
+                let cleared = room.clear_chat(by);
+                out.emit(room, now, cleared);
             }
         }
         Ok(())

@@ -270,6 +270,47 @@ impl Room {
         Ok(Event::HandLowered { participant, reason })
     }
 
+    /// Participant `idx` posts `text` (already checked), keeping at most `history` messages.
+    /// Returns what to send, in order: its typing indicator off if it was on, then the message.
+    pub fn post_chat(&mut self, idx: usize, text: &str, history: usize, now_ms: u64) -> Vec<Notice> {
+        let p = &mut self.participants[idx];
+        let was_typing = p.typing_until.take().is_some();
+        let message = ChatMessage { id: self.next_chat_id, from: p.id.clone(), name: p.name.clone(), text: text.to_string(), at_ms: now_ms };
+        self.next_chat_id += 1;
+        if self.chat.len() >= history {
+            self.chat.pop_front();
+        }
+        self.chat.push_back(message.clone());
+        let mut notices = Vec::new();
+        if was_typing {
+            notices.push(Notice::Presence(Presence::Typing { participant: message.from.clone(), typing: false }));
+        }
+        notices.push(Notice::Event(Event::Chat { message }));
+        notices
+    }
+
+    /// Participant `idx` is typing until `until_ms`: the presence to announce if it just started.
+    pub fn typing(&mut self, idx: usize, until_ms: u64) -> Option<Presence> {
+        let p = &mut self.participants[idx];
+        let started = p.typing_until.is_none();
+        p.typing_until = Some(until_ms);
+        started.then(|| Presence::Typing { participant: p.id.clone(), typing: true })
+    }
+
+    pub fn clear_chat(&mut self, by: Option<String>) -> Event {
+        self.chat.clear();
+        Event::ChatCleared { by }
+    }
+
+    /// New (already checked) settings: the event to emit, or None if nothing changed.
+    pub fn change_settings(&mut self, updated: Settings) -> Option<Event> {
+        if updated == self.settings {
+            return None;
+        }
+        self.settings = updated.clone();
+        Some(Event::SettingsChanged { settings: updated })
+    }
+
     /// Mutes or unmutes participant `idx` on someone else's authority (a muted one stops
     /// speaking). Returns what to send, in order: nothing if it already was so.
     pub fn set_muted(&mut self, idx: usize, muted: bool, by: Option<String>) -> Vec<Notice> {
