@@ -13,7 +13,7 @@ use crate::outbox::{Outbox, Pending};
 use crate::peer_wire::{HeldParticipants, PeerMsg};
 use crate::peer_links::{AfterFailure, PeerLinks, RetryPolicy};
 use crate::persist::{PersistedRoom, PersistedState, PERSISTED_VERSION};
-use crate::protocol::{decode_client, ClientMsg, Presence, ServerMsg, Snapshot};
+use crate::protocol::{decode_client, ClientMsg, ServerMsg, Snapshot};
 use crate::room::{Location, Room};
 use crate::save::{SaveNow, SaveSchedule};
 use crate::speaking::SpeakingParams;
@@ -531,21 +531,9 @@ impl Engine {
         let params = self.speaking_params();
         let Engine { rooms, out, timers, .. } = self;
         for room in rooms.values_mut() {
-            let mut changes = Vec::new();
-            for p in room.participants.iter_mut() {
-                if p.typing_until.is_some_and(|until| now_ms >= until) {
-                    p.typing_until = None;
-                    changes.push(Presence::Typing { participant: p.id.clone(), typing: false });
-                }
-                if let Some(s) = p.speaking.on_time(params, now_ms) {
-                    changes.push(Presence::Speaking { participant: p.id.clone(), speaking: s });
-                }
-                if let Some(until) = p.typing_until {
-                    timers.arm(Timer::Indicators, until);
-                }
-                if let Some(off) = p.speaking.off_at(params) {
-                    timers.arm(Timer::Indicators, off);
-                }
+            let (changes, next) = room.expire_indicators(params, now_ms);
+            if let Some(next) = next {
+                timers.arm(Timer::Indicators, next);
             }
             for c in changes {
                 out.announce(room, now_ms, c);

@@ -7,7 +7,7 @@ use crate::event_log::Since;
 use crate::protocol::{ChatMessage, Event, HandReason, LeaveReason, LoggedEvent, ParticipantId, ParticipantInfo, Presence, Resume, RoomId, ServerMsg, Settings, Snapshot};
 use serde::{Deserialize, Serialize};
 use crate::roles::Role;
-use crate::speaking::SpeakingDetector;
+use crate::speaking::{SpeakingDetector, SpeakingParams};
 use crate::ConnId;
 use std::collections::{BTreeMap, VecDeque};
 
@@ -295,6 +295,30 @@ impl Room {
         let started = p.typing_until.is_none();
         p.typing_until = Some(until_ms);
         started.then(|| Presence::Typing { participant: p.id.clone(), typing: true })
+    }
+
+    /// Turns off the typing and speaking indicators that ran out by `now_ms`. Returns the
+    /// presence changes to announce, in order, and when the next indicator runs out.
+    pub fn expire_indicators(&mut self, params: SpeakingParams, now_ms: u64) -> (Vec<Presence>, Option<u64>) {
+        let mut changes = Vec::new();
+        let mut next: Option<u64> = None;
+        let mut due = |at: u64| next = Some(next.map_or(at, |n| n.min(at)));
+        for p in self.participants.iter_mut() {
+            if p.typing_until.is_some_and(|until| now_ms >= until) {
+                p.typing_until = None;
+                changes.push(Presence::Typing { participant: p.id.clone(), typing: false });
+            }
+            if let Some(s) = p.speaking.on_time(params, now_ms) {
+                changes.push(Presence::Speaking { participant: p.id.clone(), speaking: s });
+            }
+            if let Some(until) = p.typing_until {
+                due(until);
+            }
+            if let Some(off) = p.speaking.off_at(params) {
+                due(off);
+            }
+        }
+        (changes, next)
     }
 
     pub fn clear_chat(&mut self, by: Option<String>) -> Event {
