@@ -5,18 +5,12 @@
 
 mod common;
 use common::*;
-use voice_chat_engine::{ClientMsg, ConnKind, Event, ServerMsg};
+use voice_chat_engine::{ClientMsg, Event, ServerMsg};
 
 #[test]
 fn a_ghosted_node_catches_up_and_rejoins_its_user() {
     let mut net = Net::new(&["a.os", "b.os"]);
-    let room = net.node("a.os").create_room(open_settings());
-    net.node("a.os").join(0, 1, ConnKind::Owner, &room.id, "alice", None);
-    let b = net.node("b.os");
-    b.open(0, 7, ConnKind::Owner);
-    let join = ClientMsg::Join { room: room.id.clone(), name: "bob".into(), invite: Some(room.invite.clone()), host: Some("a.os".into()), resume: None };
-    b.send(0, 7, &join);
-    net.run(0);
+    let room = net.room_on_a_with_bob_from_b();
     let first = match net.node("b.os").take(7).into_iter().find(|m| matches!(m, ServerMsg::Welcome(_))) {
         Some(ServerMsg::Welcome(w)) => w.participant,
         other => panic!("no welcome: {other:?}"),

@@ -77,13 +77,7 @@ fn the_engine_asks_for_the_live_sockets_and_lets_go_of_dropped_ones() {
 #[test]
 fn an_unanswered_sync_is_asked_again_after_a_heartbeat_interval() {
     let mut net = Net::new(&["a.os", "b.os"]);
-    let room = net.node("a.os").create_room(open_settings());
-    net.node("a.os").join(0, 1, ConnKind::Owner, &room.id, "alice", None);
-    let b = net.node("b.os");
-    b.open(0, 7, ConnKind::Owner);
-    let join = ClientMsg::Join { room: room.id.clone(), name: "bob".into(), invite: Some(room.invite.clone()), host: Some("a.os".into()), resume: None };
-    b.send(0, 7, &join);
-    net.run(0);
+    net.room_on_a_with_bob_from_b();
     // An event of a.os is lost: the next one shows b.os a gap.
     net.node("a.os").send(10, 1, &ClientMsg::Chat { text: "lost".into() });
     net.node("a.os").to_peers.clear();

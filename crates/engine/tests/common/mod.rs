@@ -246,6 +246,19 @@ impl Net {
         self.nodes.get_mut(name).unwrap()
     }
 
+    /// A room hosted by a.os with alice (a.os, conn 1) in it and bob, a user of b.os
+    /// (conn 7), joined through b.os with the invite; control messages delivered at time 0.
+    pub fn room_on_a_with_bob_from_b(&mut self) -> RoomCreated {
+        let room = self.node("a.os").create_room(open_settings());
+        self.node("a.os").join(0, 1, ConnKind::Owner, &room.id, "alice", None);
+        let b = self.node("b.os");
+        b.open(0, 7, ConnKind::Owner);
+        let join = ClientMsg::Join { room: room.id.clone(), name: "bob".into(), invite: Some(room.invite.clone()), host: Some("a.os".into()), resume: None };
+        b.send(0, 7, &join);
+        self.run(0);
+        room
+    }
+
     /// Delivers peer control messages until none are left; each sender hears whether its
     /// request was answered.
     pub fn run(&mut self, now: u64) {
