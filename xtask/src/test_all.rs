@@ -11,6 +11,7 @@ pub struct Tally {
 }
 
 pub fn test_all(no_browser: bool) -> Result<()> {
+    let started = std::time::SystemTime::now();
     crate::component::build_package(false)?;
     let ui = layout::root().join("ui");
     let mut suites: Vec<(&str, Command)> = Vec::new();
@@ -23,10 +24,12 @@ pub fn test_all(no_browser: bool) -> Result<()> {
     vitest.args(["test"]).current_dir(&ui);
     suites.push(("ui unit tests (vitest)", vitest));
     if !no_browser {
-        // The browser tests boot two nodes with the devnode binary.
+        // The browser tests boot two nodes with the devnode binary. `cargo test -p devnode`
+        // above already built it (devnode has integration tests); a separate `cargo build`
+        // would resolve other features and rebuild the wasmtime tree, minutes on 2 cores.
         let mut devnode = Command::new("cargo");
         devnode.args(["build", "-p", "devnode"]).current_dir(layout::root());
-        suites.push(("devnode binary for the browser tests", devnode));
+        suites.push((DEVNODE_STEP, devnode));
         let mut e2e = Command::new("npm");
         e2e.args(["run", "e2e"]).current_dir(&ui);
         suites.push(("browser end-to-end tests (chromium)", e2e));
@@ -36,6 +39,10 @@ pub fn test_all(no_browser: bool) -> Result<()> {
     let mut broken = Vec::new();
     for (name, mut cmd) in suites {
         println!("==> {name}");
+        if name == DEVNODE_STEP && built_since(&layout::root().join("target/debug/devnode"), started) {
+            println!("    target/debug/devnode was built by this run's cargo test: reused");
+            continue;
+        }
         let (tally, ok) = run_and_count(&mut cmd)?;
         println!("    {name}: {} passed, {} failed", tally.passed, tally.failed);
         total.passed += tally.passed;
@@ -49,6 +56,12 @@ pub fn test_all(no_browser: bool) -> Result<()> {
         bail!("failing suites: {}", broken.join(", "));
     }
     Ok(())
+}
+
+const DEVNODE_STEP: &str = "devnode binary for the browser tests";
+
+fn built_since(path: &std::path::Path, since: std::time::SystemTime) -> bool {
+    std::fs::metadata(path).and_then(|m| m.modified()).is_ok_and(|modified| modified >= since)
 }
 
 /// Runs a test command, echoing its output, and counts results from the closing lines of
