@@ -106,7 +106,7 @@ describe('a room across two nodes', () => {
 
   it('kicks from the host page: the guest sees why, everyone sees them gone', async () => {
     await room.kick(A.page, 'Gus');
-    assert.equal(await room.noticeTitle(G.page), 'You were removed');
+    assert.equal(await room.noticeTitle(G.page), 'You were removed from this room');
     await room.waitForParticipantGone(A.page, 'Gus');
     await room.waitForParticipantGone(B.page, 'Gus');
   });

@@ -1,7 +1,7 @@
 // The error codes with which a join is refused (docs/protocol.md, "Error codes"). A join on
 // this node is answered with our `ref: "join"`; one proxied to the host node comes back from
 // that node without it, so the code is what tells a refused join from a failed command.
-// `banned` is not sent yet; a join refused with it is final all the same.
+// `banned` (the room keeps this node or guest out) is final like the others.
 
 const JOIN_REFUSALS: ReadonlySet<string> = new Set([
   'room_not_found',

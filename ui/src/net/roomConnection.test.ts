@@ -280,6 +280,72 @@ describe('RoomConnection', () => {
     await expectNoReconnect(client, url, clients);
   });
 
+  it('ends without reconnecting when banned', async () => {
+    const { url, clients } = await startServer((client) => {
+      client.socket.on('message', (data, isBinary) => {
+        if (isBinary || JSON.parse(data.toString()).type !== 'join') return;
+        client.socket.send(welcome());
+        client.socket.send(JSON.stringify({ type: 'event', v: 1, room: 'r1', seq: 4, event: { kind: 'left', participant: 'p1', reason: 'banned' } }));
+        setTimeout(() => client.socket.close(1008, 'banned'), 20);
+      });
+    });
+    const client = connect(url);
+    const { connection } = client;
+    await until(() => connection.snapshot().status === 'ended');
+    expect(connection.snapshot().room?.ended).toEqual({ why: 'banned' });
+    await expectNoReconnect(client, url, clients);
+  });
+
+  it('ends as banned when the socket dropped before the removal arrived and the rejoin is refused with banned', async () => {
+    const { url, clients } = await startServer((client, index) => {
+      client.socket.on('message', (data, isBinary) => {
+        if (isBinary || JSON.parse(data.toString()).type !== 'join') return;
+        if (index === 0) {
+          client.socket.send(welcome());
+          // Dropped abnormally: the client reconnects and tries to resume.
+          setTimeout(() => client.socket.terminate(), 20);
+        } else {
+          client.socket.send(JSON.stringify({ type: 'error', v: 1, code: 'banned', message: 'you are banned from this room', ref: 'join' }));
+        }
+      });
+    });
+    const client = connect(url);
+    const { connection } = client;
+    await until(() => connection.snapshot().status === 'live');
+    await until(() => connection.snapshot().status !== 'live', 3000);
+    // The reconnect's backoff is on the tracked clock: run it now.
+    await until(() => client.clock.runPending() > 0 || clients.length === 2);
+    await until(() => connection.snapshot().status === 'ended');
+    expect(clients[1].texts[0]).toMatchObject({ type: 'join', resume: { token: 'tok-1' } });
+    expect(connection.snapshot().room?.ended).toEqual({ why: 'banned' });
+    expect(connection.snapshot().failure).toBeNull();
+    expect(client.errors).toEqual([]);
+    expect(client.clock.scheduled()).toBe(0);
+    client.clock.runPending();
+    expect(client.socketsOpened()).toBe(2);
+  });
+
+  it('keeps a requested ban list and a rotated invite in the room state, and reports no error for them', async () => {
+    const ban = { ban_id: 'b1', name: 'Bob', node: 'bob.os', guest: false, banned_ms: 1000 };
+    const { url } = await startServer((client) => {
+      client.socket.on('message', (data, isBinary) => {
+        if (isBinary) return;
+        const msg = JSON.parse(data.toString());
+        if (msg.type === 'join') client.socket.send(welcome());
+        if (msg.type === 'list_bans') client.socket.send(JSON.stringify({ type: 'bans', v: 1, room: 'r1', bans: [ban] }));
+        if (msg.type === 'rotate_invite') client.socket.send(JSON.stringify({ type: 'invite', v: 1, room: 'r1', invite: 'fresh-tok' }));
+      });
+    });
+    const client = connect(url);
+    const { connection } = client;
+    await until(() => connection.snapshot().status === 'live');
+    connection.send({ type: 'list_bans' });
+    connection.send({ type: 'rotate_invite' });
+    await until(() => connection.snapshot().room?.invite === 'fresh-tok');
+    expect(connection.snapshot().room?.bans).toEqual([ban]);
+    expect(client.errors).toEqual([]);
+  });
+
   it('measures RTT with ping/pong, and gives up on a silent server to reconnect', async () => {
     const { url, clients } = await startServer((client, index) => {
       client.socket.on('message', (data, isBinary) => {

@@ -321,6 +321,17 @@ export class RoomConnection {
         this.reconnectNow(this.socket);
         return;
       }
+      if (this.status !== 'live' && joinRefused && message.code === 'banned' && this.state && this.welcomed) {
+        // We were in the room and its socket dropped before the removal reached us: the rejoin
+        // says we are banned. That is the end of this room for us, not a failed first join.
+        this.clearJoinTimer();
+        this.state = { ...this.state, ended: { why: 'banned' } };
+        this.status = 'ended';
+        this.closedByUs = true;
+        this.teardown(1000, 'banned');
+        this.changed();
+        return;
+      }
       // A socket over the app's limit is refused before its join is even read; a join proxied to
       // another node is refused by that node, and its error comes back without our ref.
       if (this.status !== 'live' && joinRefused) {

@@ -105,10 +105,28 @@ describe('room state', () => {
     expect(state.participants.map((p) => p.id)).toEqual(['a']);
   });
 
-  it('ends the room for me when I am kicked, or when it closes', () => {
+  it('ends the room for me when I am kicked or banned, or when it closes', () => {
     expect(run([welcome(), ev(11, { kind: 'left', participant: 'b', reason: 'kicked' })]).state.ended).toEqual({ why: 'kicked' });
+    expect(run([welcome(), ev(11, { kind: 'left', participant: 'b', reason: 'banned' })]).state.ended).toEqual({ why: 'banned' });
+    const other = run([welcome(), ev(11, { kind: 'left', participant: 'a', reason: 'banned' })]).state;
+    expect(other.ended).toBeNull();
+    expect(other.participants.map((p) => p.id)).toEqual(['b']);
     expect(run([welcome(), ev(11, { kind: 'closed', by: 'a' })]).state.ended).toEqual({ why: 'closed', by: 'a' });
     expect(run([welcome(), ev(11, { kind: 'left', participant: 'a', reason: 'left' })]).state.ended).toBeNull();
+  });
+
+  it('keeps the ban list and the rotated invite answered to us, for this room only', () => {
+    const ban = { ban_id: 'b1', name: 'Bob', node: 'bob.os', guest: false, banned_ms: 5 };
+    const { state } = run([
+      welcome(),
+      { type: 'bans', room: 'r1', bans: [ban] },
+      { type: 'invite', room: 'r1', invite: 'new-tok' },
+      { type: 'bans', room: 'other', bans: [] },
+      { type: 'invite', room: 'other', invite: 'not-ours' },
+    ]);
+    expect(state.bans).toEqual([ban]);
+    expect(state.invite).toBe('new-tok');
+    expect(run([{ type: 'bans', room: 'r1', bans: [ban] }]).state).toBeNull();
   });
 
   it('tracks moderation, hands, reconnecting and chat clearing', () => {

@@ -2,6 +2,7 @@
 // order. Pure, so resume (replayed events, duplicates, gaps) can be tested without a socket.
 
 import type {
+  Ban,
   ChatMessage,
   Participant,
   ParticipantId,
@@ -19,6 +20,8 @@ export const TYPING_MS = 5000;
 export type Ended =
   | { why: 'closed'; by: ParticipantId | null }
   | { why: 'kicked' }
+  /** Removed and kept out: a join is refused with `banned` from now on. */
+  | { why: 'banned' }
   | { why: 'removed'; reason: string };
 
 export interface RoomState {
@@ -38,6 +41,10 @@ export interface RoomState {
   speaking: Record<ParticipantId, boolean>;
   hostReachable: boolean;
   ended: Ended | null;
+  /** The room's ban list as last answered to our `list_bans` (Host/Moderator); absent until asked. */
+  bans?: Ban[];
+  /** The invite token our last `rotate_invite` made; absent until we rotated it. */
+  invite?: string;
 }
 
 export interface Applied {
@@ -94,9 +101,11 @@ export function applyEvent(state: RoomState, event: RoomEvent): RoomState {
       const ended: Ended =
         event.reason === 'kicked'
           ? { why: 'kicked' }
-          : event.reason === 'closed'
-            ? { why: 'closed', by: null }
-            : { why: 'removed', reason: event.reason };
+          : event.reason === 'banned'
+            ? { why: 'banned' }
+            : event.reason === 'closed'
+              ? { why: 'closed', by: null }
+              : { why: 'removed', reason: event.reason };
       return { ...next, ended };
     }
     case 'ghost_removed': {
@@ -183,6 +192,10 @@ export function applyServerMessage(state: RoomState | null, message: ServerMessa
       return { state: state ? applyPresence(state, message.event, nowMs) : state };
     case 'host_status':
       return { state: state ? { ...state, hostReachable: message.reachable } : state };
+    case 'bans':
+      return { state: state && message.room === state.room ? { ...state, bans: message.bans } : state };
+    case 'invite':
+      return { state: state && message.room === state.room ? { ...state, invite: message.invite } : state };
     default:
       return { state };
   }

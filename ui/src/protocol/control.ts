@@ -44,7 +44,7 @@ export interface Snapshot {
   seq: number;
 }
 
-export type LeftReason = 'left' | 'kicked' | 'closed' | 'peer_restarted';
+export type LeftReason = 'left' | 'kicked' | 'banned' | 'closed' | 'peer_restarted';
 export type HandLoweredReason = 'lowered' | 'accepted' | 'dismissed' | 'left';
 
 export type RoomEvent =
@@ -80,6 +80,15 @@ export interface Welcome {
   snapshot: Snapshot | null;
 }
 
+/** One entry of a room's ban list (`bans`): a node by its name, a guest by its resume token. */
+export interface Ban {
+  ban_id: string;
+  name: string;
+  node: string | null;
+  guest: boolean;
+  banned_ms: number;
+}
+
 export interface ProtocolErrorMessage {
   type: 'error';
   code: string;
@@ -94,6 +103,10 @@ export type ServerMessage =
   | { type: 'snapshot'; room: string; seq: number; snapshot: Snapshot }
   | { type: 'pong'; t: number; server_ms: number }
   | { type: 'host_status'; room: string; reachable: boolean }
+  /** Answer to `list_bans`, to the requester only. */
+  | { type: 'bans'; room: string; bans: Ban[] }
+  /** Answer to `rotate_invite`, to the requester only: the new invite token. */
+  | { type: 'invite'; room: string; invite: string }
   | ProtocolErrorMessage;
 
 export type ClientBody =
@@ -120,6 +133,10 @@ export type ClientBody =
   | { type: 'mute_all' }
   | { type: 'self_mute'; muted: boolean }
   | { type: 'kick'; participant: ParticipantId }
+  | { type: 'ban'; participant: ParticipantId }
+  | { type: 'list_bans' }
+  | { type: 'unban'; ban_id: string }
+  | { type: 'rotate_invite' }
   | { type: 'update_settings'; settings: Partial<Settings> }
   | { type: 'close_room' }
   | { type: 'clear_chat' };
@@ -132,7 +149,7 @@ export function encodeClientMessage(body: ClientBody, ref?: string): string {
   return JSON.stringify(message);
 }
 
-const SERVER_TYPES = new Set(['welcome', 'event', 'presence', 'snapshot', 'pong', 'host_status', 'error']);
+const SERVER_TYPES = new Set(['welcome', 'event', 'presence', 'snapshot', 'pong', 'host_status', 'bans', 'invite', 'error']);
 
 export class ControlParseError extends Error {
   constructor(message: string) {

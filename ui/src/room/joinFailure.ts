@@ -31,7 +31,11 @@ export function joinFailureText(code: string): JoinFailureText {
     case 'room_full':
       return { title: 'The room is full', hint: 'Try again when someone leaves, or ask the host to raise its capacity.', retry: true };
     case 'banned':
-      return { title: 'You are banned from this room', hint: 'The host keeps you out of this room; ask them if you think that is a mistake.', retry: false };
+      return {
+        title: 'You are banned from this room',
+        hint: 'A moderator removed you and keeps you out: you cannot rejoin. Ask the host if you think that is a mistake.',
+        retry: false,
+      };
     case 'name_taken':
       return { title: 'That name is taken in this room', hint: 'Pick another display name.', retry: true };
     case 'invalid_name':

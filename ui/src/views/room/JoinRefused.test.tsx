@@ -42,6 +42,8 @@ describe('JoinRefused', () => {
     cleanup();
     show('banned');
     expect(screen.getByText('You are banned from this room')).toBeTruthy();
+    expect(screen.getByTestId('next-step').textContent).toMatch(/you cannot rejoin/);
     expect(screen.queryByRole('button', { name: 'Try again' })).toBeNull();
+    expect(screen.queryByTestId('paste-invite')).toBeNull();
   });
 });
