@@ -18,6 +18,11 @@ describe('targetFromInvite', () => {
     expect(targetFromInvite('http://x/app/room/r1@alice.os?invite=t3', { room: 'r9' })).toEqual({ room: 'r1', host: 'alice.os', invite: 't3' });
   });
 
+  it('takes room, node and invite from the room address "Copy room@node" gives', () => {
+    expect(targetFromInvite('r2@carol.os?invite=t4', current)).toEqual({ room: 'r2', host: 'carol.os', invite: 't4' });
+    expect(() => targetFromInvite('r2@carol.os?x=1', current)).toThrow(RoomTargetError);
+  });
+
   it('accepts a bare token for the current room', () => {
     expect(targetFromInvite('  tok-9 ', current)).toEqual({ room: 'r1', host: 'alice.os', invite: 'tok-9' });
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRoomTarget, roomPath, RoomTargetError } from './roomTarget';
+import { parseRoomTarget, roomAddress, roomPath, RoomTargetError } from './roomTarget';
 
 describe('parseRoomTarget', () => {
   it('reads a local id and id@node', () => {
@@ -16,6 +16,11 @@ describe('parseRoomTarget', () => {
     expect(parseRoomTarget('/voice-chat:voice-chat:template.os/room/r1@carol.dev.os')).toEqual({ room: 'r1', host: 'carol.dev.os' });
   });
 
+  it('reads id@node?invite=token, the address "Copy room@node" gives', () => {
+    expect(parseRoomTarget(' r1@alice.os?invite=tok_1 ')).toEqual({ room: 'r1', host: 'alice.os', invite: 'tok_1' });
+    expect(() => parseRoomTarget('r1@alice.os?node=x')).toThrow(/invite/);
+  });
+
   it('says what is wrong', () => {
     expect(() => parseRoomTarget('')).toThrow(RoomTargetError);
     expect(() => parseRoomTarget('bad id')).toThrow(/not a room id/);
@@ -29,5 +34,20 @@ describe('roomPath', () => {
     expect(roomPath({ room: 'r1', host: 'bob.os' }, 'alice.os')).toBe('/room/r1@bob.os');
     expect(roomPath({ room: 'r1', host: 'alice.os' }, 'alice.os')).toBe('/room/r1');
     expect(roomPath({ room: 'r1', invite: 'a b' })).toBe('/room/r1?invite=a%20b');
+  });
+});
+
+describe('roomAddress', () => {
+  it('carries the invite, and reads back to the same room, node and invite', () => {
+    const target = { room: 'r1', host: 'alice.os', invite: 'tok-A_9' };
+    expect(roomAddress(target)).toBe('r1@alice.os?invite=tok-A_9');
+    expect(parseRoomTarget(roomAddress(target))).toEqual(target);
+    expect(roomAddress({ room: 'r1', host: 'alice.os' })).toBe('r1@alice.os');
+    expect(parseRoomTarget(roomAddress({ room: 'r1', host: 'alice.os', invite: null }))).toEqual({ room: 'r1', host: 'alice.os' });
+  });
+
+  it('opens, through the join form, the page that joins with the invite', () => {
+    const path = roomPath(parseRoomTarget(roomAddress({ room: 'r1', host: 'alice.os', invite: 'tok' })), 'bob.os');
+    expect(path).toBe('/room/r1@alice.os?invite=tok');
   });
 });

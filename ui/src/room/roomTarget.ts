@@ -1,6 +1,6 @@
 // Where a room lives: a room id, and the node hosting it when that is not our node.
-// Accepted forms: "id", "id@node", a room path "/room/id@node", or a full invite link
-// ".../room/id?invite=token&node=host".
+// Accepted forms: "id", "id@node", "id@node?invite=token" (what "Copy room@node" gives), a room
+// path "/room/id@node", or a full invite link ".../room/id?invite=token&node=host".
 
 export interface RoomTarget {
   room: string;
@@ -44,7 +44,21 @@ export function parseRoomTarget(input: string): RoomTarget {
     if (invite) target.invite = invite;
     return target;
   }
-  return parseRef(text);
+  const query = text.indexOf('?');
+  if (query < 0) return parseRef(text);
+  const target = parseRef(text.slice(0, query));
+  const invite = new URLSearchParams(text.slice(query + 1)).get('invite');
+  if (!invite) throw new RoomTargetError('After the room, only ?invite=<token> may follow.');
+  return { ...target, invite };
+}
+
+/**
+ * What another node's user pastes to get in: "id@node", with "?invite=token" when there is one
+ * (a node that was never admitted needs it). parseRoomTarget reads it back.
+ */
+export function roomAddress(target: { room: string; host: string; invite?: string | null }): string {
+  const address = `${target.room}@${target.host}`;
+  return target.invite ? `${address}?invite=${encodeURIComponent(target.invite)}` : address;
 }
 
 /** The path of our own UI for a target: /room/id or /room/id@host (+ invite). */

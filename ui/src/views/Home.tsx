@@ -3,7 +3,7 @@ import { toast } from 'sonner';
 import { useLocation } from 'wouter';
 import { api, DEFAULT_CAPACITY, inviteLink, LoginRequiredError, roomName, type AppInfo, type RoomSummary } from '../api/client';
 import { ROLES, type Role } from '../protocol/control';
-import { parseRoomTarget, roomPath, RoomTargetError } from '../room/roomTarget';
+import { parseRoomTarget, roomAddress, roomPath, RoomTargetError } from '../room/roomTarget';
 import { LoginRequired } from './Notices';
 import { SavedStateNotice } from './SavedStateNotice';
 import { showError } from './toast';
@@ -19,6 +19,19 @@ export async function copyInviteLink(room: { id: string; invite?: string | null 
     await copy(inviteLink(location.origin, { id: room.id, invite }, ourNode()), 'Invite link');
   } catch (e) {
     showError(e, 'Could not get the invite link');
+  }
+}
+
+/**
+ * "room@node?invite=…": what a user of another node types or pastes into "Join a room" to get
+ * in. The invite is in it, since a node that was never admitted is refused without it.
+ */
+export async function copyRoomAddress(room: { id: string; invite?: string | null }): Promise<void> {
+  try {
+    const invite = room.invite ?? (await api.getInvite(room.id));
+    await copy(roomAddress({ room: room.id, host: ourNode() ?? '', invite }), 'Room address (with invite)');
+  } catch (e) {
+    showError(e, 'Could not get the invite for the room address');
   }
 }
 
@@ -216,7 +229,9 @@ function RoomList({ rooms, onChanged }: { rooms: RoomSummary[] | null; onChanged
                 >
                   New invite link
                 </button>
-                <button onClick={() => copy(`${room.id}@${ourNode() ?? ''}`, 'Room address')}>Copy room@node</button>
+                <button title="room@node with the invite, for a user of another node" onClick={() => copyRoomAddress(room)}>
+                  Copy room@node
+                </button>
                 <button className="danger" onClick={() => close(room)}>
                   Close
                 </button>

@@ -1,0 +1,62 @@
+// @vitest-environment jsdom
+import { cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Router } from 'wouter';
+import { memoryLocation } from 'wouter/memory-location';
+import { parseRoomTarget, roomPath } from '../room/roomTarget';
+import { Home } from './Home';
+
+afterEach(() => {
+  cleanup();
+  vi.unstubAllGlobals();
+  delete window.our;
+});
+
+const json = (body: unknown) => new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/json' } });
+
+/** alice.os's process as the home page sees it: one room, whose invite is asked for when needed. */
+function node() {
+  const posted: unknown[] = [];
+  vi.stubGlobal(
+    'fetch',
+    vi.fn(async (url: string, init?: RequestInit) => {
+      if (url.endsWith('/api/info')) return json({ name: 'voice-chat', version: '0.2.0', protocol_version: 1 });
+      if (url.endsWith('/api/rooms')) return json([{ id: 'r1', settings: { name: 'Standup' }, participants: 0, created_ms: 1 }]);
+      if (url.endsWith('/api/saved-state')) return json({ format: 1, loaded_from: 1, unreadable: null, unsaved_changes: false });
+      const body = JSON.parse(String(init?.body));
+      posted.push(body);
+      if ('GetInvite' in body) return json({ Ok: 'inv_42' });
+      return json({ Err: { code: 'unexpected', message: 'not in this test' } });
+    }),
+  );
+  return posted;
+}
+
+describe('Home', () => {
+  it('"Copy room@node" copies the address with the invite, which the join form reads back', async () => {
+    window.our = { node: 'alice.os' };
+    const posted = node();
+    const copied: string[] = [];
+    Object.defineProperty(navigator, 'clipboard', {
+      configurable: true,
+      value: { writeText: async (text: string) => void copied.push(text) },
+    });
+    const location = memoryLocation({ path: '/', record: true });
+    render(
+      <Router hook={location.hook}>
+        <Home />
+      </Router>,
+    );
+    fireEvent.click(await screen.findByRole('button', { name: 'Copy room@node' }));
+    await waitFor(() => expect(copied).toHaveLength(1));
+    expect(posted).toEqual([{ GetInvite: 'r1' }]);
+    expect(copied[0]).toBe('r1@alice.os?invite=inv_42');
+    expect(parseRoomTarget(copied[0])).toEqual({ room: 'r1', host: 'alice.os', invite: 'inv_42' });
+    // What another node's user does with it: paste it into "Join a room", which opens the room
+    // page with the invite (here on alice.os's own page, so without @node; roomPath keeps it for bob.os).
+    expect(roomPath(parseRoomTarget(copied[0]), 'bob.os')).toBe('/room/r1@alice.os?invite=inv_42');
+    fireEvent.change(screen.getByPlaceholderText('room-id@alice.os'), { target: { value: copied[0] } });
+    fireEvent.submit(screen.getByTestId('join-remote'));
+    expect(location.history.at(-1)).toBe('/room/r1?invite=inv_42');
+  });
+});
