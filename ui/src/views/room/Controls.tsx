@@ -72,9 +72,12 @@ export function Controls({ onLeave }: { onLeave: () => void }) {
           {pttDown ? 'Talking…' : 'Hold to talk (or Space)'}
         </button>
       )}
-      <button onClick={() => send({ type: handRaised ? 'lower_hand' : 'raise_hand' })} data-testid="hand">
-        {handRaised ? 'Lower hand' : 'Raise hand'}
-      </button>
+      {(me.role === 'viewer' || handRaised) && (
+        // Only a Viewer raises a hand (to ask to speak); anyone else already may.
+        <button onClick={() => send({ type: handRaised ? 'lower_hand' : 'raise_hand' })} data-testid="hand">
+          {handRaised ? 'Lower hand' : 'Raise hand'}
+        </button>
+      )}
       {me.muted && <span className="tag warn">A moderator muted you</span>}
       {canSpeak && sending && <span className="tag live">● live</span>}
       <Devices />

@@ -95,18 +95,22 @@ function VolumeSlider({ stream }: { stream: number }) {
 
 function ModeratorMenu({ participant: p, myRole }: { participant: Participant; myRole: Role }) {
   const { send } = useRoomActions();
-  const roles: Role[] = myRole === 'host' ? ['moderator', 'speaker', 'viewer'] : ['speaker', 'viewer'];
+  // The ban list is shown (it was asked for): a ban from here refreshes it.
+  const bansShown = useRoomSelector((s) => s?.bans !== undefined);
+  // A Host may give any role, Host included (that hands the room over); a Moderator only
+  // moves people between Speaker and Viewer (docs/protocol.md, permission matrix).
+  const roles: Role[] = myRole === 'host' ? ['host', 'moderator', 'speaker', 'viewer'] : ['speaker', 'viewer'];
+  const setRole = (role: Role) => {
+    if (role === 'host' && !confirm(`Make ${p.name} the Host? You become a Moderator.`)) return;
+    send({ type: 'set_role', participant: p.id, role });
+  };
   return (
     <div className="mod" data-testid="moderator-controls">
-      <select
-        aria-label={`role of ${p.name}`}
-        value={p.role}
-        onChange={(e) => send({ type: 'set_role', participant: p.id, role: e.target.value as Role })}
-      >
+      <select aria-label={`role of ${p.name}`} value={p.role} onChange={(e) => setRole(e.target.value as Role)}>
         {roles.includes(p.role) ? null : <option value={p.role}>{ROLE_LABEL[p.role]}</option>}
         {roles.map((r) => (
           <option key={r} value={r}>
-            {ROLE_LABEL[r]}
+            {r === 'host' ? 'Host (hand over)' : ROLE_LABEL[r]}
           </option>
         ))}
       </select>
@@ -118,6 +122,16 @@ function ModeratorMenu({ participant: p, myRole }: { participant: Participant; m
         }}
       >
         Kick
+      </button>
+      <button
+        className="danger"
+        onClick={() => {
+          if (!confirm(`Ban ${p.name}? They are removed and cannot rejoin this room until unbanned.`)) return;
+          send({ type: 'ban', participant: p.id });
+          if (bansShown) send({ type: 'list_bans' });
+        }}
+      >
+        Ban
       </button>
     </div>
   );

@@ -17,6 +17,7 @@ import { Hands } from './Hands';
 import { HostPanel } from './HostPanel';
 import { JoinRefused } from './JoinRefused';
 import { Participants } from './Participants';
+import { RoomAccess } from './RoomAccess';
 import { RoomEnded } from './RoomEnded';
 
 const REPORT: Reporter = { error: showError, protocolError: showProtocolError, warning: (text) => toast.warning(text) };
@@ -83,7 +84,16 @@ export function RoomView({
         </header>
         <Banners />
         <div className="room-body">
-          <div className="room-main">{state ? <Participants /> : <p className="muted">Joining…</p>}</div>
+          <div className="room-main">
+            {state ? (
+              <>
+                <Participants />
+                <RoomAccess />
+              </>
+            ) : (
+              <p className="muted">Joining…</p>
+            )}
+          </div>
           <aside className="room-side">
             <Hands />
             <HostPanel />

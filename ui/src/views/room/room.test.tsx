@@ -10,8 +10,14 @@ import { Chat } from './Chat';
 import { Controls } from './Controls';
 import { Hands } from './Hands';
 import { Participants } from './Participants';
+import { RoomAccess } from './RoomAccess';
+import { parseRoomTarget } from '../../room/roomTarget';
 
-afterEach(cleanup);
+afterEach(() => {
+  cleanup();
+  vi.restoreAllMocks();
+  delete window.our;
+});
 
 const person = (id: string, name: string, role: Participant['role'], extra: Partial<Participant> = {}): Participant => ({
   id,
@@ -52,7 +58,8 @@ function room(me: string, participants: Participant[], extra: Partial<RoomState>
  */
 function session(state: RoomState, local: Partial<LocalAudio> = {}) {
   const sent: ClientBody[] = [];
-  const snapshot = { status: 'live' as const, room: state, attempt: 0, rttMs: 20, inBitsPerSecond: 0, outBitsPerSecond: 0, failure: null };
+  let snapshot = { status: 'live' as const, room: state, attempt: 0, rttMs: 20, inBitsPerSecond: 0, outBitsPerSecond: 0, failure: null };
+  const listeners = new Set<() => void>();
   const actions: RoomActions = {
     send: (body: ClientBody) => {
       sent.push(body);
@@ -65,12 +72,24 @@ function session(state: RoomState, local: Partial<LocalAudio> = {}) {
     leave: vi.fn(),
   };
   const value: RoomSessionValue = {
-    store: { subscribe: () => () => {}, snapshot: () => snapshot },
+    store: {
+      subscribe: (l) => {
+        listeners.add(l);
+        return () => listeners.delete(l);
+      },
+      snapshot: () => snapshot,
+    },
     levels: new AudioLevels(() => new Map()),
     actions,
   };
   const audio: LocalAudio = { engine: null, audioError: null, selfMuted: false, pttMode: false, pttDown: false, sending: true, micOpen: true, ...local };
-  return { value, audio, actions, sent };
+  /** The server's answer arrived: the room state changes as the connection would change it. */
+  const update = (patch: Partial<RoomState>) =>
+    act(() => {
+      snapshot = { ...snapshot, room: { ...snapshot.room, ...patch } };
+      for (const l of listeners) l();
+    });
+  return { value, audio, actions, sent, update };
 }
 
 function renderIn(s: ReturnType<typeof session>, ui: ReactNode) {
@@ -128,6 +147,52 @@ describe('Participants', () => {
   });
 });
 
+describe('Ban and hand-over', () => {
+  const tileOf = (name: string) => within(screen.getAllByTestId('participant').find((t) => t.dataset.name === name)!);
+
+  it('offers Ban beside Kick to whoever may kick, and bans only after the confirmation', () => {
+    const mod = session(room('m', everyone));
+    const confirm = vi.spyOn(window, 'confirm').mockReturnValueOnce(false).mockReturnValueOnce(true);
+    renderIn(mod, <Participants />);
+    expect(tileOf('Hana').queryByRole('button', { name: 'Ban' })).toBeNull();
+    expect(tileOf('Mo').queryByRole('button', { name: 'Ban' })).toBeNull();
+    expect(tileOf('Vic').getByRole('button', { name: 'Ban' })).toBeTruthy();
+    fireEvent.click(tileOf('Sam').getByRole('button', { name: 'Ban' }));
+    expect(mod.sent).toEqual([]);
+    fireEvent.click(tileOf('Sam').getByRole('button', { name: 'Ban' }));
+    expect(confirm).toHaveBeenLastCalledWith(expect.stringMatching(/^Ban Sam\? .*cannot rejoin/));
+    expect(mod.sent).toEqual([{ type: 'ban', participant: 's' }]);
+    cleanup();
+    renderIn(session(room('s', everyone)), <Participants />);
+    expect(screen.queryByRole('button', { name: 'Ban' })).toBeNull();
+  });
+
+  it('refreshes a shown ban list after a ban', () => {
+    const host = session(room('h', everyone, { bans: [] }));
+    vi.spyOn(window, 'confirm').mockReturnValue(true);
+    renderIn(host, <Participants />);
+    fireEvent.click(tileOf('Vic').getByRole('button', { name: 'Ban' }));
+    expect(host.sent).toEqual([{ type: 'ban', participant: 'v' }, { type: 'list_bans' }]);
+  });
+
+  it('lets the Host hand Host over, after a confirmation; a Moderator cannot', () => {
+    const host = session(room('h', everyone));
+    const confirm = vi.spyOn(window, 'confirm').mockReturnValueOnce(false).mockReturnValueOnce(true);
+    renderIn(host, <Participants />);
+    const select = tileOf('Mo').getByRole('combobox');
+    expect([...select.querySelectorAll('option')].map((o) => o.textContent)).toEqual(['Host (hand over)', 'Moderator', 'Speaker', 'Viewer']);
+    fireEvent.change(select, { target: { value: 'host' } });
+    expect(host.sent).toEqual([]);
+    fireEvent.change(select, { target: { value: 'host' } });
+    expect(confirm).toHaveBeenLastCalledWith('Make Mo the Host? You become a Moderator.');
+    expect(host.sent).toEqual([{ type: 'set_role', participant: 'm', role: 'host' }]);
+    cleanup();
+    renderIn(session(room('m', everyone)), <Participants />);
+    const options = [...tileOf('Sam').getByRole('combobox').querySelectorAll('option')].map((o) => o.getAttribute('value'));
+    expect(options).toEqual(['speaker', 'viewer']);
+  });
+});
+
 describe('Hands', () => {
   it('lets a moderator accept or dismiss, and shows others the queue only', () => {
     const state = room('m', everyone, { hands: ['v', 's'] });
@@ -170,19 +235,33 @@ describe('Chat', () => {
 });
 
 describe('Controls', () => {
-  it('mutes through the session and raises or lowers the hand', () => {
-    const state = room('s', everyone);
-    const speaker = session(state);
-    const { sent } = speaker;
+  it('mutes through the session', () => {
+    const speaker = session(room('s', everyone));
     renderIn(speaker, <Controls onLeave={() => {}} />);
     fireEvent.click(screen.getByTestId('mute'));
     expect(speaker.actions.toggleMute).toHaveBeenCalledOnce();
+  });
+
+  it('lets a Viewer raise and lower the hand', () => {
+    const state = room('v', everyone);
+    const viewer = session(state);
+    renderIn(viewer, <Controls onLeave={() => {}} />);
     fireEvent.click(screen.getByTestId('hand'));
     cleanup();
-    const raised = session({ ...state, hands: ['s'] });
+    const raised = session({ ...state, hands: ['v'] });
     renderIn(raised, <Controls onLeave={() => {}} />);
+    expect(screen.getByTestId('hand').textContent).toBe('Lower hand');
     fireEvent.click(screen.getByTestId('hand'));
-    expect([...sent, ...raised.sent]).toEqual([{ type: 'raise_hand' }, { type: 'lower_hand' }]);
+    expect([...viewer.sent, ...raised.sent]).toEqual([{ type: 'raise_hand' }, { type: 'lower_hand' }]);
+  });
+
+  it('shows no "Raise hand" to those who may already speak: Host, Moderator, Speaker', () => {
+    for (const me of ['h', 'm', 's']) {
+      renderIn(session(room(me, everyone)), <Controls onLeave={() => {}} />);
+      expect(screen.queryByTestId('hand')).toBeNull();
+      expect(screen.queryByText('Raise hand')).toBeNull();
+      cleanup();
+    }
   });
 
   it('has no mute button for a Viewer', () => {
@@ -209,5 +288,70 @@ describe('speaking rings', () => {
     expect(speaking()).toEqual({ Hana: 'false', Mo: 'false', Sam: 'false', Vic: 'false' });
     act(() => s.value.levels.sample());
     expect(speaking()).toEqual({ Hana: 'true', Mo: 'false', Sam: 'false', Vic: 'false' });
+  });
+});
+
+describe('RoomAccess', () => {
+  const bob = { ban_id: 'b1', name: 'Bob', node: 'bob.os', guest: false, banned_ms: 1 };
+  const gus = { ban_id: 'b2', name: 'Gus', node: null, guest: true, banned_ms: 2 };
+
+  it('is there for the Host and Moderators only', () => {
+    for (const [me, shown] of [['h', true], ['m', true], ['s', false], ['v', false]] as const) {
+      renderIn(session(room(me, everyone)), <RoomAccess />);
+      expect(screen.queryByTestId('room-access') !== null).toBe(shown);
+      cleanup();
+    }
+  });
+
+  it('asks for the ban list when opened, shows each ban, and unbans then refreshes', () => {
+    const mod = session(room('m', everyone));
+    renderIn(mod, <RoomAccess />);
+    fireEvent.click(screen.getByTestId('show-bans'));
+    expect(mod.sent).toEqual([{ type: 'list_bans' }]);
+    expect(within(screen.getByTestId('bans')).getByText('Loading…')).toBeTruthy();
+    mod.update({ bans: [bob, gus] });
+    const rows = screen.getAllByTestId('ban');
+    expect(rows.map((r) => r.dataset.name)).toEqual(['Bob', 'Gus']);
+    expect(rows[0].textContent).toContain('bob.os');
+    expect(rows[1].textContent).toContain('guest');
+    fireEvent.click(within(rows[0]).getByRole('button', { name: 'Unban' }));
+    expect(mod.sent.slice(1)).toEqual([{ type: 'unban', ban_id: 'b1' }, { type: 'list_bans' }]);
+    mod.update({ bans: [gus] });
+    expect(screen.getAllByTestId('ban').map((r) => r.dataset.name)).toEqual(['Gus']);
+    mod.update({ bans: [] });
+    expect(screen.getByText('Nobody is banned from this room.')).toBeTruthy();
+  });
+
+  it('rotates the invite after a confirmation, then shows and copies the new link and the room address', async () => {
+    window.our = { node: 'alice.os' } as typeof window.our;
+    const copied: string[] = [];
+    Object.defineProperty(navigator, 'clipboard', {
+      configurable: true,
+      value: { writeText: async (text: string) => void copied.push(text) },
+    });
+    const host = session(room('h', everyone));
+    vi.spyOn(window, 'confirm').mockReturnValueOnce(false).mockReturnValueOnce(true);
+    renderIn(host, <RoomAccess />);
+    fireEvent.click(screen.getByRole('button', { name: 'Rotate invite' }));
+    expect(host.sent).toEqual([]);
+    fireEvent.click(screen.getByRole('button', { name: 'Rotate invite' }));
+    expect(host.sent).toEqual([{ type: 'rotate_invite' }]);
+    expect(screen.queryByTestId('new-invite')).toBeNull();
+    host.update({ invite: 'fresh-1' });
+    const link = screen.getByTestId('new-invite-link').textContent!;
+    expect(parseRoomTarget(link)).toEqual({ room: 'r1', host: 'alice.os', invite: 'fresh-1' });
+    const address = screen.getByTestId('new-invite-address').textContent!;
+    expect(address).toBe('r1@alice.os?invite=fresh-1');
+    expect(parseRoomTarget(address)).toEqual({ room: 'r1', host: 'alice.os', invite: 'fresh-1' });
+    await act(async () => {});
+    expect(copied).toEqual([link]);
+  });
+
+  it('gives a Moderator of a room on another node the room address to share', () => {
+    window.our = { node: 'bob.os' } as typeof window.our;
+    const mod = session(room('m', everyone, { invite: 'tok-2' }));
+    renderIn(mod, <RoomAccess />);
+    expect(screen.queryByTestId('new-invite-link')).toBeNull();
+    expect(screen.getByTestId('new-invite-address').textContent).toBe('r1@alice.os?invite=tok-2');
   });
 });
