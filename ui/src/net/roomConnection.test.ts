@@ -325,6 +325,27 @@ describe('RoomConnection', () => {
     expect(client.socketsOpened()).toBe(2);
   });
 
+  it('ends as banned when our node says so while we are live (its sync or our command was refused with banned)', async () => {
+    const { url, clients } = await startServer((client) => {
+      client.socket.on('message', (data, isBinary) => {
+        if (isBinary) return;
+        const msg = JSON.parse(data.toString());
+        if (msg.type === 'join') client.socket.send(welcome());
+        if (msg.type === 'chat') {
+          client.socket.send(JSON.stringify({ type: 'error', v: 1, code: 'banned', message: 'you are banned from this room', ref: null }));
+        }
+      });
+    });
+    const client = connect(url);
+    const { connection } = client;
+    await until(() => connection.snapshot().status === 'live');
+    connection.send({ type: 'chat', text: 'hello?' });
+    await until(() => connection.snapshot().status === 'ended');
+    expect(connection.snapshot().room?.ended).toEqual({ why: 'banned' });
+    expect(client.errors).toEqual([]);
+    await expectNoReconnect(client, url, clients);
+  });
+
   it('keeps a requested ban list and a rotated invite in the room state, and reports no error for them', async () => {
     const ban = { ban_id: 'b1', name: 'Bob', node: 'bob.os', guest: false, banned_ms: 1000 };
     const { url } = await startServer((client) => {

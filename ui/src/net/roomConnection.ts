@@ -321,9 +321,10 @@ export class RoomConnection {
         this.reconnectNow(this.socket);
         return;
       }
-      if (this.status !== 'live' && joinRefused && message.code === 'banned' && this.state && this.welcomed) {
-        // We were in the room and its socket dropped before the removal reached us: the rejoin
-        // says we are banned. That is the end of this room for us, not a failed first join.
+      if (message.code === 'banned' && this.state && this.welcomed) {
+        // We were in the room and the removal did not reach us as an event: the rejoin after a
+        // drop, a command, or our node's sync says we are banned. That is the end of this room
+        // for us, not a failed first join.
         this.clearJoinTimer();
         this.state = { ...this.state, ended: { why: 'banned' } };
         this.status = 'ended';
