@@ -59,6 +59,10 @@ impl PeerSender {
             self.addresses.resize(i + 1, None);
         }
         let process = &self.our_process;
+        // A forgotten peer's id is reused for another node.
+        if self.addresses[i].as_ref().is_some_and(|a| a.node != node) {
+            self.addresses[i] = None;
+        }
         let target = self.addresses[i].get_or_insert_with(|| wit::Address { node: node.to_string(), process: process.clone() });
         self.scratch.bytes.clear();
         self.scratch.bytes.extend_from_slice(batch);

@@ -60,8 +60,9 @@ impl Shell {
     pub fn on_ws(&mut self, conn: ConnId, message_type: WsMessageType, bytes: &mut [u8]) {
         let now = now_ms();
         if !self.engine.is_open(conn) {
-            // The macro keeps WebSocketOpen to itself; the path the socket was opened on tells
-            // the owner's authenticated socket from a guest's. A socket the runtime does not
+            // The macro keeps WebSocketOpen to itself (a socket is learnt of at its first
+            // message, or from the runtime's list at the next socket check); the path the
+            // socket was opened on tells the owner's authenticated socket from a guest's. A socket the runtime does not
             // list was opened before this process (re)started: the engine answers it with
             // `unknown_connection` and closes it, so the client reconnects and resumes.
             if let Some(kind) = connection_kind(conn) {
@@ -115,9 +116,15 @@ impl Shell {
                 Output::Persist(state) => state_store::save(&state),
                 Output::ListSockets => {
                     // Without the server's list there is nothing to compare with.
-                    let Some(live) = live_sockets() else { continue };
+                    let Some((live, unknown)) = live_sockets(&self.engine) else { continue };
                     self.pusher.retain(&live);
-                    let _ = self.engine.handle(now_ms(), Input::LiveSockets { conns: &live });
+                    let now = now_ms();
+                    let _ = self.engine.handle(now, Input::LiveSockets { conns: &live });
+                    // Sockets that opened and have not sent anything yet: counted toward the
+                    // cap and held to the join deadline from now on.
+                    for (conn, kind) in unknown {
+                        let _ = self.engine.handle(now, Input::Open { conn, kind });
+                    }
                 }
             }
         }
@@ -144,9 +151,17 @@ impl Shell {
     }
 }
 
-fn live_sockets() -> Option<Vec<ConnId>> {
+/// The runtime's open sockets, and those of them on our two paths the engine does not know.
+fn live_sockets(engine: &Engine) -> Option<(Vec<ConnId>, Vec<(ConnId, ConnKind)>)> {
     let server = hyperware_process_lib::hyperapp::get_server()?;
-    Some(server.get_ws_channels().into_values().flatten().collect())
+    let channels = server.get_ws_channels();
+    let live = channels.values().flatten().copied().collect();
+    let mut unknown = Vec::new();
+    for (path, kind) in [(OWNER_WS_PATH, ConnKind::Owner), (GUEST_WS_PATH, ConnKind::Guest)] {
+        let conns = channels.get(path).into_iter().flatten();
+        unknown.extend(conns.filter(|c| !engine.is_open(**c)).map(|c| (*c, kind)));
+    }
+    Some((live, unknown))
 }
 
 fn connection_kind(conn: ConnId) -> Option<ConnKind> {

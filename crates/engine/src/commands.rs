@@ -99,7 +99,7 @@ impl Engine {
                 let i = me(actor)?;
                 let text = text.trim();
                 let chars = text.chars().count();
-                if chars == 0 || chars > max_chat {
+                if chars == 0 || chars > max_chat || !crate::text::chat_ok(text) {
                     return Err(EngineError::with(ErrorCode::InvalidChat, format!("chat messages are 1 to {max_chat} characters")));
                 }
                 let notices = room.post_chat(i, text, chat_history, now);
@@ -256,6 +256,7 @@ impl Engine {
                 return Ok(outcome);
             }
         }
+        self.join_gate(now, room_id, &req)?;
         let participant_id = self.fresh_id();
         let resume_token = self.fresh_id();
         let room = self.rooms.get_mut(room_id).expect("checked above");

@@ -29,6 +29,21 @@ pub struct Config {
     /// together and refuses the next upgrade without a word; refusing earlier ourselves
     /// leaves room for other apps and lets us say why.
     pub max_connections: usize,
+    /// Of `max_connections`, this many are kept for the owner's authenticated `/ws`: guest
+    /// sockets are refused at `max_connections - owner_reserved_connections`, so a crowd of
+    /// anonymous sockets cannot lock the owner out.
+    pub owner_reserved_connections: usize,
+    /// A socket that is in no room this long after it opened (or left its room) is closed
+    /// with `join_timeout`.
+    pub join_deadline_ms: u64,
+    /// While the engine knows no socket, how often it asks the shell for the runtime's list
+    /// anyway, to learn of sockets that opened and never sent anything (the runtime tells
+    /// the app of a socket only at its first message).
+    pub socket_discovery_ms: u64,
+    /// Per socket: after this many refused messages (malformed, unknown type, wrong version,
+    /// too large, malformed binary) within `garbage_window_ms` the socket is closed.
+    pub max_garbage: u32,
+    pub garbage_window_ms: u64,
     pub max_rooms: usize,
     /// Upper bound for a room's capacity setting.
     pub max_participants: u32,
@@ -38,8 +53,25 @@ pub struct Config {
     pub event_ring: usize,
     pub control_rate: RateLimit,
     pub audio_rate: RateLimit,
+    /// Per room: fresh joins that go through the invite check (everyone but the owner's own
+    /// sockets and resumes).
+    pub room_join_rate: RateLimit,
+    /// Per room: joins refused with `bad_invite`; while this is spent, every join through the
+    /// invite check is refused with `rate_limited`.
+    pub bad_invite_rate: RateLimit,
+    /// Per participant of a peer node (and per forwarded stream of a room that node hosts):
+    /// audio frames that node may send; its bucket is this times its share.
+    pub peer_audio_rate: RateLimit,
     /// Per peer node: all its users' control messages together.
     pub peer_rate: RateLimit,
+    /// Envelopes from nodes without a peer link, all such nodes together: a link is made
+    /// only for an envelope that passes this (and the size, format and version checks).
+    pub new_peer_rate: RateLimit,
+    /// Peer links kept at most (links to nodes we proxy rooms of are never refused).
+    pub max_peer_links: usize,
+    /// A link with no participants here, no proxied room, nothing in flight and nothing
+    /// heard for this long is forgotten.
+    pub peer_link_idle_ms: u64,
     /// Heartbeat to hosts of rooms we proxy, and probe interval while one is unreachable;
     /// also how long a proxied room's sync request may go unanswered before it is repeated.
     pub peer_heartbeat_ms: u64,
@@ -75,6 +107,11 @@ impl Default for Config {
             flow_window_frames: 24,
             max_control_bytes: 64 * 1024,
             max_connections: 100,
+            owner_reserved_connections: 8,
+            join_deadline_ms: 10_000,
+            socket_discovery_ms: 1_000,
+            max_garbage: 10,
+            garbage_window_ms: 10_000,
             max_rooms: 32,
             max_participants: 200,
             max_chat_chars: 2_000,
@@ -83,7 +120,13 @@ impl Default for Config {
             event_ring: 256,
             control_rate: RateLimit { burst: 20, per_second: 10 },
             audio_rate: RateLimit { burst: 100, per_second: 60 },
+            room_join_rate: RateLimit { burst: 30, per_second: 5 },
+            bad_invite_rate: RateLimit { burst: 10, per_second: 1 },
+            peer_audio_rate: RateLimit { burst: 100, per_second: 60 },
             peer_rate: RateLimit { burst: 400, per_second: 200 },
+            new_peer_rate: RateLimit { burst: 50, per_second: 10 },
+            max_peer_links: 256,
+            peer_link_idle_ms: 5 * 60_000,
             peer_heartbeat_ms: 10_000,
             peer_control_timeout_ms: 5_000,
             peer_control_retries: 2,

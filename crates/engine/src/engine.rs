@@ -19,7 +19,11 @@ use crate::save::{SaveNow, SaveSchedule};
 use crate::speaking::SpeakingParams;
 use crate::timers::{Timer, Timers};
 use crate::ConnId;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+/// On a full peer-link table, a link unused and silent for at least this long may be
+/// forgotten to make room for a new node (longer than every retry of a control request).
+const PEER_LINK_MIN_IDLE_MS: u64 = 30_000;
 
 #[derive(Debug, Clone)]
 pub(crate) enum Membership {
@@ -40,6 +44,12 @@ pub(crate) struct Conn {
     pub pushed: u32,
     /// Latest acknowledged total from the client (wrapping).
     pub acked: u32,
+    /// Since when it has been in no room (from its opening, or from leaving one); it must
+    /// join within `join_deadline_ms` of this.
+    pub unjoined_since: Option<u64>,
+    /// Refused (garbage) messages in the window that started at `garbage_since`.
+    pub garbage: u32,
+    pub garbage_since: u64,
 }
 
 impl Conn {
@@ -92,14 +102,33 @@ pub struct Engine {
     scratch_requests: Vec<u64>,
     pub(crate) next_join_ref: u64,
     pub(crate) frame_counter: u64,
+    /// The latest `now_ms` given to `handle` (for stamps set outside an input's own code).
+    pub(crate) clock: u64,
+    /// Per room: the join-attempt buckets (`join_gate`).
+    join_gates: BTreeMap<String, JoinGate>,
+    /// Sockets the engine refused or closed and the runtime still lists: not opened again
+    /// until the runtime drops them.
+    closing: BTreeSet<ConnId>,
+}
+
+/// A room's limits on joins through the invite check.
+#[derive(Debug, Clone)]
+struct JoinGate {
+    joins: TokenBucket,
+    bad_invites: TokenBucket,
 }
 
 impl Engine {
     /// Puts `conn` in a room or takes it out (`None`): the one place a connection's
     /// membership is set or cleared.
     pub(crate) fn set_membership(&mut self, conn: ConnId, membership: Option<Membership>) {
+        let now = self.clock;
         if let Some(c) = self.conns.get_mut(&conn) {
+            c.unjoined_since = if membership.is_some() { None } else { Some(c.unjoined_since.unwrap_or(now)) };
             c.membership = membership;
+            if c.unjoined_since.is_some() {
+                self.timers.arm(Timer::JoinDeadline, now + self.cfg.join_deadline_ms);
+            }
         }
     }
 
@@ -122,10 +151,11 @@ impl Engine {
         let mut timers = Timers::default();
         timers.set(Timer::Sweep, Some(cfg.sweep_interval_ms));
         timers.set(Timer::Heartbeat, Some(cfg.peer_heartbeat_ms));
+        timers.set(Timer::SocketCheck, Some(cfg.socket_discovery_ms));
         Self {
             out: Effects {
                 queue: Outbox::new(),
-                peers: PeerLinks::new(session, cfg.peer_rate, retry),
+                peers: PeerLinks::new(session, cfg.peer_rate, cfg.new_peer_rate, retry),
                 metrics: Metrics::default(),
                 save: SaveSchedule::new(cfg.save_interval_ms),
             },
@@ -142,6 +172,9 @@ impl Engine {
             scratch_requests: Vec::new(),
             next_join_ref: 0,
             frame_counter: 0,
+            clock: 0,
+            join_gates: BTreeMap::new(),
+            closing: BTreeSet::new(),
         }
     }
 
@@ -214,6 +247,7 @@ impl Engine {
 
     /// Takes one input; what it causes comes out of [`Engine::poll_output`].
     pub fn handle(&mut self, now_ms: u64, input: Input) -> Result<(), Refusal> {
+        self.clock = self.clock.max(now_ms);
         let result = match input {
             Input::Open { conn, kind } => {
                 if self.open(now_ms, conn, kind) {
@@ -228,10 +262,12 @@ impl Engine {
             }
             Input::Binary { conn, frame } => self.binary(now_ms, conn, frame).map_err(Refusal::Frame),
             Input::Close { conn } => {
+                self.closing.remove(&conn);
                 self.close(now_ms, conn);
                 Ok(())
             }
             Input::LiveSockets { conns } => {
+                self.closing.retain(|c| conns.contains(c));
                 let gone: Vec<ConnId> = self.conns.keys().filter(|c| !conns.contains(c)).copied().collect();
                 for conn in gone {
                     self.close(now_ms, conn);
@@ -327,6 +363,7 @@ impl Engine {
         m.rooms = self.rooms.len() as u64;
         m.participants = self.rooms.values().map(|r| r.participants.len() as u64).sum();
         m.proxied_rooms = self.proxies.values().map(|p| p.len() as u64).sum();
+        m.peer_links = self.out.peers.len() as u64;
         m
     }
 
@@ -343,20 +380,31 @@ impl Engine {
     }
 
     /// A WebSocket opened. Returns false, after queueing an error and a close for it, when
-    /// the app is at `max_connections`.
+    /// the app is at `max_connections` (a guest socket: at `max_connections` minus the
+    /// owner's reserve); false without a word for a socket it closed already.
     fn open(&mut self, now_ms: u64, conn: ConnId, kind: ConnKind) -> bool {
+        if self.closing.contains(&conn) {
+            return false;
+        }
         if self.conns.contains_key(&conn) {
             self.close(now_ms, conn);
         }
-        if self.conns.len() >= self.cfg.max_connections {
+        let limit = match kind {
+            ConnKind::Owner => self.cfg.max_connections,
+            ConnKind::Guest => self.cfg.max_connections.saturating_sub(self.cfg.owner_reserved_connections),
+        };
+        let counted = match kind {
+            ConnKind::Owner => self.conns.len(),
+            ConnKind::Guest => self.conns.values().filter(|c| c.kind == ConnKind::Guest).count(),
+        };
+        if counted >= limit || self.conns.len() >= self.cfg.max_connections {
             self.out.metrics.connections_refused += 1;
             self.out.error(conn, &EngineError::new(ErrorCode::TooManyConnections), None);
-            self.out.close(conn);
+            self.shut(conn);
             return false;
         }
-        if self.conns.is_empty() {
-            self.timers.arm(Timer::SocketCheck, now_ms + self.cfg.socket_check_ms);
-        }
+        self.timers.arm(Timer::SocketCheck, now_ms + self.cfg.socket_check_ms);
+        self.timers.arm(Timer::JoinDeadline, now_ms + self.cfg.join_deadline_ms);
         self.conns.insert(
             conn,
             Conn {
@@ -367,9 +415,143 @@ impl Engine {
                 last_seen_ms: now_ms,
                 pushed: 0,
                 acked: 0,
+                unjoined_since: Some(now_ms),
+                garbage: 0,
+                garbage_since: now_ms,
             },
         );
         true
+    }
+
+    /// Queues a close for `conn` and forgets it (after the messages queued before).
+    fn shut(&mut self, conn: ConnId) {
+        self.out.close(conn);
+        self.closing.insert(conn);
+    }
+
+    /// Closes, with `join_timeout`, every socket in no room for `join_deadline_ms`, and arms
+    /// the timer for the next one.
+    fn close_unjoined(&mut self, now_ms: u64) {
+        let deadline = self.cfg.join_deadline_ms;
+        let late: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.unjoined_since.is_some_and(|t| now_ms.saturating_sub(t) >= deadline))
+            .map(|(id, _)| *id)
+            .collect();
+        for conn in late {
+            self.out.metrics.connections_timed_out += 1;
+            let err = EngineError::with(ErrorCode::JoinTimeout, format!("join a room within {} s of connecting", deadline / 1000));
+            self.out.error(conn, &err, None);
+            self.close(now_ms, conn);
+            self.shut(conn);
+        }
+        if let Some(next) = self.conns.values().filter_map(|c| c.unjoined_since).min() {
+            self.timers.arm(Timer::JoinDeadline, next + deadline);
+        }
+    }
+
+    /// `conn` sent something refused as malformed, of unknown type or version, or too large.
+    /// After `max_garbage` such messages within `garbage_window_ms` it is closed; says whether.
+    pub(crate) fn garbage(&mut self, now_ms: u64, conn: ConnId) -> bool {
+        let Some(c) = self.conns.get_mut(&conn) else { return false };
+        if now_ms.saturating_sub(c.garbage_since) >= self.cfg.garbage_window_ms {
+            c.garbage = 0;
+            c.garbage_since = now_ms;
+        }
+        c.garbage += 1;
+        if c.garbage < self.cfg.max_garbage {
+            return false;
+        }
+        self.out.metrics.connections_closed_for_garbage += 1;
+        self.close(now_ms, conn);
+        self.shut(conn);
+        true
+    }
+
+    /// A fresh join of `room_id` about to be checked (a resume that found its participant
+    /// is not one). Joins through the invite check (all but the owner's own sockets) take a
+    /// token from the room's join bucket; one with a wrong or missing invite where it is
+    /// needed also takes one from the bad-invite bucket, and while that is empty every join
+    /// through the invite check is refused with `rate_limited`.
+    pub(crate) fn join_gate(&mut self, now: u64, room_id: &str, req: &crate::room::JoinRequest) -> Result<(), EngineError> {
+        let Some(room) = self.rooms.get(room_id) else { return Ok(()) };
+        let is_owner = req.identity.as_deref() == Some(self.our_node.as_str()) && matches!(req.location, Location::Local(_));
+        if is_owner {
+            return Ok(());
+        }
+        let known = req.identity.as_ref().is_some_and(|i| room.roles.contains_key(i));
+        let needs_invite = req.identity.is_none() || !known;
+        let invited = crate::secret::token_matches(req.invite.as_deref(), &room.invite);
+        self.join_gates.retain(|id, _| self.rooms.contains_key(id));
+        let (join_rate, bad_rate) = (self.cfg.room_join_rate, self.cfg.bad_invite_rate);
+        let gate = self
+            .join_gates
+            .entry(room_id.to_string())
+            .or_insert_with(|| JoinGate { joins: TokenBucket::new(join_rate, now), bad_invites: TokenBucket::new(bad_rate, now) });
+        let refused = !gate.bad_invites.has_token(now)
+            || !gate.joins.try_take(now)
+            || (needs_invite && !invited && !gate.bad_invites.try_take(now));
+        if refused {
+            self.out.metrics.joins_rate_limited += 1;
+            return Err(EngineError::with(ErrorCode::RateLimited, "too many joins to this room; try again in a few seconds"));
+        }
+        Ok(())
+    }
+
+    /// The link for an envelope from `from` that passed the size, format and version checks,
+    /// if it may have one: a node without a link gets one only within the shared
+    /// `new_peer_rate`, and only while the table has room (an unused link silent for a
+    /// while is forgotten to make some). Then the node's own rate limit.
+    pub(crate) fn link_for_envelope(&mut self, now: u64, from: &str) -> Result<&mut crate::peer_links::PeerLink, crate::peer_wire::PeerRefusal> {
+        use crate::peer_wire::PeerRefusal;
+        let id = match self.out.peers.id_of(from) {
+            Some(id) => id,
+            None => {
+                if !self.out.peers.new_peer_bucket.try_take(now) {
+                    return Err(PeerRefusal::RateLimited);
+                }
+                if self.out.peers.len() >= self.cfg.max_peer_links && !self.evict_idle_links(now, PEER_LINK_MIN_IDLE_MS, 1) {
+                    return Err(PeerRefusal::RateLimited);
+                }
+                self.out.peers.intern(from, now)
+            }
+        };
+        let link = self.out.peers.get_mut(id);
+        if !link.bucket.try_take(now) {
+            return Err(PeerRefusal::RateLimited);
+        }
+        link.last_heard_ms = now;
+        Ok(link)
+    }
+
+    /// Forgets up to `at_most` peer links that nothing here needs (no participant of that
+    /// node in a room hosted here, no room of it proxied, nothing in flight or waiting for it)
+    /// and that were not heard from for `idle_ms`, least recently heard first. Says whether
+    /// any was.
+    pub(crate) fn evict_idle_links(&mut self, now: u64, idle_ms: u64, at_most: usize) -> bool {
+        let mut needed: BTreeSet<&str> = self.proxies.keys().map(String::as_str).collect();
+        for room in self.rooms.values() {
+            for p in &room.participants {
+                if let Location::Remote(node) = &p.location {
+                    needed.insert(node.as_str());
+                }
+            }
+        }
+        let mut idle: Vec<(u64, PeerId)> = self
+            .out
+            .peers
+            .all()
+            .filter(|(id, node, heard)| now.saturating_sub(*heard) >= idle_ms && !needed.contains(node) && self.out.peers.unused(*id))
+            .map(|(id, _, heard)| (heard, id))
+            .collect();
+        idle.sort();
+        idle.truncate(at_most);
+        for (_, id) in &idle {
+            self.out.peers.forget(*id);
+            self.out.metrics.peer_links_evicted += 1;
+        }
+        !idle.is_empty()
     }
 
     /// A WebSocket closed (by either side). Its participant stays, reconnecting, until it
@@ -403,14 +585,16 @@ impl Engine {
             return;
         };
         c.seen(now_ms);
-        if text.len() > self.cfg.max_control_bytes {
-            let err = EngineError::with(ErrorCode::TooLarge, format!("control messages are at most {} bytes", self.cfg.max_control_bytes));
-            self.out.error(conn, &err, None);
-            return;
-        }
+        // Every message costs a token first, an oversized one too.
         if !c.control_bucket.try_take(now_ms) {
             self.out.metrics.control_rate_limited += 1;
             self.out.error(conn, &EngineError::new(ErrorCode::RateLimited), None);
+            return;
+        }
+        if text.len() > self.cfg.max_control_bytes {
+            let err = EngineError::with(ErrorCode::TooLarge, format!("control messages are at most {} bytes", self.cfg.max_control_bytes));
+            self.out.error(conn, &err, None);
+            self.garbage(now_ms, conn);
             return;
         }
         let envelope = match decode_client(text, self.cfg.max_control_bytes) {
@@ -418,6 +602,7 @@ impl Engine {
             Err(e) => {
                 let err = EngineError::with(e.code, e.message);
                 self.out.error(conn, &err, e.reference);
+                self.garbage(now_ms, conn);
                 return;
             }
         };
@@ -504,12 +689,14 @@ impl Engine {
                 }
                 // `settle` saves or re-arms.
                 Timer::Save => {}
+                // While no socket is known the check runs too, less often: a socket that never
+                // sends is learnt of only from the runtime's list.
                 Timer::SocketCheck => {
-                    if !self.conns.is_empty() {
-                        self.out.queue.push(Pending::ListSockets);
-                        self.timers.arm(Timer::SocketCheck, now_ms + self.cfg.socket_check_ms);
-                    }
+                    self.out.queue.push(Pending::ListSockets);
+                    let every = if self.conns.is_empty() { self.cfg.socket_discovery_ms } else { self.cfg.socket_check_ms };
+                    self.timers.arm(Timer::SocketCheck, now_ms + every);
                 }
+                Timer::JoinDeadline => self.close_unjoined(now_ms),
                 Timer::ControlRetry => {
                     let mut due = std::mem::take(&mut self.scratch_requests);
                     if let Some(next) = self.out.peers.due_retries(now_ms, &mut due) {
@@ -596,5 +783,6 @@ impl Engine {
             }
         }
         self.proxy_sweep(now_ms);
+        self.evict_idle_links(now_ms, self.cfg.peer_link_idle_ms, usize::MAX);
     }
 }

@@ -52,6 +52,8 @@ pub enum ErrorCode {
     UnknownConnection,
     #[error("this node has too many open voice-chat connections")]
     TooManyConnections,
+    #[error("no room joined in time; the connection is closed")]
+    JoinTimeout,
 }
 
 /// A refused request: code plus human text. Returned by the HTTP-style commands and sent as

@@ -16,7 +16,7 @@ pub enum ConnKind {
     Guest,
 }
 
-/// Interned name of a peer node, stable for the engine's life (see `Engine::peer_name`).
+/// Interned name of a peer node (see `Engine::peer_name`), stable while its link exists: a forgotten link's id is reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PeerId(pub u32);
 

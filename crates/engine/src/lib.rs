@@ -94,10 +94,12 @@ pub mod protocol;
 mod relay;
 mod remote_rooms;
 pub mod roles;
+pub mod secret;
 pub mod room;
 mod save;
 pub mod seen_window;
 pub mod speaking;
+pub mod text;
 mod timers;
 
 /// The runtime's WebSocket channel id.

@@ -23,12 +23,32 @@ impl TokenBucket {
         Self { limit, milli_tokens: limit.burst as u64 * 1000, last_ms: now_ms }
     }
 
-    /// Takes one token if there is one.
-    pub fn try_take(&mut self, now_ms: u64) -> bool {
+    fn refill(&mut self, now_ms: u64) {
         let elapsed = now_ms.saturating_sub(self.last_ms);
         self.last_ms = self.last_ms.max(now_ms);
         let cap = self.limit.burst as u64 * 1000;
-        self.milli_tokens = (self.milli_tokens + elapsed * self.limit.per_second as u64).min(cap);
+        self.milli_tokens = (self.milli_tokens.saturating_add(elapsed.saturating_mul(self.limit.per_second as u64))).min(cap);
+    }
+
+    /// Whether a token is there, without taking it.
+    pub fn has_token(&mut self, now_ms: u64) -> bool {
+        self.refill(now_ms);
+        self.milli_tokens >= 1000
+    }
+
+    /// The limit from now on (tokens refilled so far at the old one; never above the new burst).
+    pub fn set_limit(&mut self, limit: RateLimit, now_ms: u64) {
+        if limit == self.limit {
+            return;
+        }
+        self.refill(now_ms);
+        self.limit = limit;
+        self.milli_tokens = self.milli_tokens.min(limit.burst as u64 * 1000);
+    }
+
+    /// Takes one token if there is one.
+    pub fn try_take(&mut self, now_ms: u64) -> bool {
+        self.refill(now_ms);
         if self.milli_tokens >= 1000 {
             self.milli_tokens -= 1000;
             true
@@ -57,6 +77,19 @@ mod tests {
         let mut b = TokenBucket::new(RateLimit { burst: 2, per_second: 1000 }, 0);
         assert!(b.try_take(1_000_000) && b.try_take(1_000_000));
         assert!(!b.try_take(1_000_000));
+    }
+
+    #[test]
+    fn a_new_limit_keeps_what_was_earned_up_to_its_burst() {
+        let mut b = TokenBucket::new(RateLimit { burst: 4, per_second: 10 }, 0);
+        assert!(b.has_token(0));
+        b.set_limit(RateLimit { burst: 2, per_second: 1 }, 0);
+        assert!(b.try_take(0) && b.try_take(0));
+        assert!(!b.has_token(999));
+        assert!(b.has_token(1000) && b.try_take(1000));
+        b.set_limit(RateLimit { burst: 20, per_second: 100 }, 1000);
+        assert!(!b.try_take(1000), "a bigger burst is earned, not granted");
+        assert!(b.try_take(1010));
     }
 
     #[test]

@@ -9,6 +9,8 @@ pub enum DropReason {
     Malformed,
     /// Over the connection's audio rate.
     RateLimited,
+    /// Over the sending peer node's audio share (its participants times `peer_audio_rate`).
+    PeerRateLimited,
     /// The sender is not in a room (or the peer has no such participant).
     NotMember,
     /// The sender's role may not speak.
@@ -25,6 +27,7 @@ pub enum DropReason {
 pub struct DropCounts {
     pub malformed: u64,
     pub rate_limited: u64,
+    pub peer_rate_limited: u64,
     pub not_member: u64,
     pub not_allowed: u64,
     pub muted: u64,
@@ -46,12 +49,23 @@ pub struct Metrics {
     pub control_in: u64,
     pub control_errors: u64,
     pub control_rate_limited: u64,
-    /// WebSockets refused at `max_connections`.
+    /// WebSockets refused at `max_connections` (guests: at `max_connections` minus the
+    /// owner's reserve).
     pub connections_refused: u64,
+    /// Sockets closed with `join_timeout`: in no room `join_deadline_ms` after opening.
+    pub connections_timed_out: u64,
+    /// Sockets closed for sending too many refused (garbage) messages.
+    pub connections_closed_for_garbage: u64,
+    /// Joins refused with `rate_limited` by a room's join or bad-invite bucket.
+    pub joins_rate_limited: u64,
     pub peer_messages_in: u64,
     pub peer_messages_out: u64,
     pub peer_messages_refused: u64,
     pub peer_unreachable: u64,
+    /// Peer links forgotten (idle, or to make room under `max_peer_links`).
+    pub peer_links_evicted: u64,
+    /// Peer links now (gauge).
+    pub peer_links: u64,
     pub connections: u64,
     pub rooms: u64,
     pub participants: u64,
@@ -64,6 +78,7 @@ impl Metrics {
         match reason {
             DropReason::Malformed => d.malformed += 1,
             DropReason::RateLimited => d.rate_limited += 1,
+            DropReason::PeerRateLimited => d.peer_rate_limited += 1,
             DropReason::NotMember => d.not_member += 1,
             DropReason::NotAllowed => d.not_allowed += 1,
             DropReason::Muted => d.muted += 1,

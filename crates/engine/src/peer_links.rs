@@ -1,6 +1,13 @@
 //! What this engine knows about each other node: the sequence numbers and session of the
 //! control channel both ways (with the dedupe window), whether it is reachable, its audio
 //! batch, and the control requests in flight with their retry policy.
+//!
+//! A link is made when we first send to a node, or for an envelope from a node without one
+//! that passed the size, format and version checks and the shared `new_peer_rate` bucket
+//! (`Engine::link_for_envelope`). Links nobody needs are forgotten (`Engine::evict_idle_links`),
+//! so the table stays bounded however many nodes write to us. A forgotten link's slot (its
+//! [`PeerId`]) is reused; sequence numbers to a node never go back, because a new link
+//! starts above every seq this engine has used.
 
 use crate::audio::append_room_marker;
 use crate::io::PeerId;
@@ -42,6 +49,10 @@ pub(crate) struct PeerLink {
     pub batch_room: String,
     /// Id of the last frame appended, so one frame is appended once per peer.
     pub last_frame: u64,
+    /// When an envelope from this node was last taken (or the link made).
+    pub last_heard_ms: u64,
+    /// Audio from this node, per room: its share of frames (see `Engine::peer_audio`).
+    pub audio: Vec<(String, TokenBucket)>,
 }
 
 /// A control request sent and not yet answered.
@@ -69,8 +80,14 @@ pub(crate) enum AfterFailure {
 pub(crate) struct PeerLinks {
     /// Random per engine start, sent with every envelope.
     pub session: String,
-    links: Vec<PeerLink>,
+    /// Slots by `PeerId`; `None` once forgotten (reused by the next new link).
+    links: Vec<Option<PeerLink>>,
+    free: Vec<PeerId>,
     by_name: BTreeMap<String, PeerId>,
+    /// The highest `out_seq` used on any link: a new link starts here.
+    seq_floor: u64,
+    /// Envelopes from nodes without a link, all together.
+    pub new_peer_bucket: TokenBucket,
     inflight: BTreeMap<u64, InFlight>,
     next_request: u64,
     rate: RateLimit,
@@ -80,11 +97,14 @@ pub(crate) struct PeerLinks {
 }
 
 impl PeerLinks {
-    pub fn new(session: String, rate: RateLimit, retry: RetryPolicy) -> Self {
+    pub fn new(session: String, rate: RateLimit, new_peer_rate: RateLimit, retry: RetryPolicy) -> Self {
         Self {
             session,
             links: Vec::new(),
+            free: Vec::new(),
             by_name: BTreeMap::new(),
+            seq_floor: 0,
+            new_peer_bucket: TokenBucket::new(new_peer_rate, 0),
             inflight: BTreeMap::new(),
             next_request: 0,
             rate,
@@ -98,10 +118,9 @@ impl PeerLinks {
         if let Some(id) = self.by_name.get(node) {
             return *id;
         }
-        let id = PeerId(self.links.len() as u32);
-        self.links.push(PeerLink {
+        let link = PeerLink {
             name: node.to_string(),
-            out_seq: 0,
+            out_seq: self.seq_floor,
             in_session: None,
             in_seen: SeenWindow::default(),
             reachable: true,
@@ -109,33 +128,75 @@ impl PeerLinks {
             batch: Vec::new(),
             batch_room: String::new(),
             last_frame: 0,
-        });
+            last_heard_ms: now,
+            audio: Vec::new(),
+        };
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.links[id.0 as usize] = Some(link);
+                id
+            }
+            None => {
+                self.links.push(Some(link));
+                PeerId(self.links.len() as u32 - 1)
+            }
+        };
         self.by_name.insert(node.to_string(), id);
         id
     }
 
     pub fn link(&mut self, node: &str, now: u64) -> &mut PeerLink {
         let id = self.intern(node, now);
-        &mut self.links[id.0 as usize]
+        self.get_mut(id)
+    }
+
+    /// The link to `node`, if there is one (never made here).
+    pub fn id_of(&self, node: &str) -> Option<PeerId> {
+        self.by_name.get(node).copied()
+    }
+
+    /// Links now.
+    pub fn len(&self) -> usize {
+        self.by_name.len()
     }
 
     pub fn get(&self, id: PeerId) -> &PeerLink {
-        &self.links[id.0 as usize]
+        self.links[id.0 as usize].as_ref().expect("a live peer id")
     }
 
     pub fn get_mut(&mut self, id: PeerId) -> &mut PeerLink {
-        &mut self.links[id.0 as usize]
+        self.links[id.0 as usize].as_mut().expect("a live peer id")
     }
 
     pub fn reachable(&self, node: &str) -> bool {
-        self.by_name.get(node).is_none_or(|id| self.links[id.0 as usize].reachable)
+        self.by_name.get(node).is_none_or(|id| self.get(*id).reachable)
+    }
+
+    /// Whether the link may be forgotten as far as this table knows: nothing in flight to
+    /// it and no audio waiting for it.
+    pub fn unused(&self, id: PeerId) -> bool {
+        let link = self.get(id);
+        link.batch.is_empty() && !self.pending_audio.contains(&id) && !self.inflight.values().any(|f| f.node == id)
+    }
+
+    /// Every link: its id, node and when it was last heard from.
+    pub fn all(&self) -> impl Iterator<Item = (PeerId, &str, u64)> {
+        self.by_name.iter().map(|(name, id)| (*id, name.as_str(), self.get(*id).last_heard_ms))
+    }
+
+    /// Forgets the link (see [`PeerLinks::unused`]); its id goes to the next new link.
+    pub fn forget(&mut self, id: PeerId) {
+        let Some(link) = self.links[id.0 as usize].take() else { return };
+        self.by_name.remove(&link.name);
+        self.free.push(id);
     }
 
     /// Numbers `msg` for `node` and records it as in flight; returns the request id.
     pub fn send(&mut self, node: &str, now: u64, msg: PeerMsg) -> u64 {
         let id = self.intern(node, now);
-        let link = &mut self.links[id.0 as usize];
+        let link = self.links[id.0 as usize].as_mut().expect("just made");
         link.out_seq += 1;
+        self.seq_floor = self.seq_floor.max(link.out_seq);
         let envelope = PeerEnvelope::new(&self.session, link.out_seq, msg);
         self.next_request += 1;
         self.inflight.insert(self.next_request, InFlight { node: id, envelope, tries: 1, retry_at: None });
@@ -187,7 +248,7 @@ impl PeerLinks {
     /// and does not have that frame yet. Returns whether it was appended.
     pub fn append_audio(&mut self, node: &str, room: &str, frame: &[u8], frame_id: u64) -> bool {
         let Some(&id) = self.by_name.get(node) else { return false };
-        let link = &mut self.links[id.0 as usize];
+        let Some(link) = self.links[id.0 as usize].as_mut() else { return false };
         if !link.reachable || link.last_frame == frame_id {
             return false;
         }
@@ -209,6 +270,29 @@ impl PeerLinks {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_forgotten_link_frees_its_slot_and_seqs_never_go_back() {
+        let rate = RateLimit { burst: 1, per_second: 1 };
+        let mut links = PeerLinks::new("s".into(), rate, rate, RetryPolicy { retries: 0, base_ms: 1 });
+        let a = links.intern("a.os", 0);
+        let r1 = links.send("a.os", 0, PeerMsg::HeartbeatAck {});
+        let r2 = links.send("a.os", 0, PeerMsg::HeartbeatAck {});
+        assert_eq!(links.in_flight(r2).unwrap().envelope.seq, 2);
+        assert!(!links.unused(a), "requests in flight");
+        links.delivered(r1);
+        links.delivered(r2);
+        assert!(links.unused(a));
+        links.forget(a);
+        assert_eq!(links.len(), 0);
+        assert_eq!(links.id_of("a.os"), None);
+        let b = links.intern("b.os", 5);
+        assert_eq!(b, a, "the slot is reused");
+        assert_eq!(links.get(b).name, "b.os");
+        let r3 = links.send("a.os", 6, PeerMsg::HeartbeatAck {});
+        assert_eq!(links.in_flight(r3).unwrap().envelope.seq, 3, "a.os again: above every seq used before");
+        assert_eq!(links.len(), 2);
+    }
 
     #[test]
     fn backoff_doubles_and_gives_up_after_the_last_retry() {

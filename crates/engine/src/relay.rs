@@ -4,6 +4,7 @@ use crate::audio::{decode_ack, decode_frame, next_batch_record, set_stream_id, B
 use crate::config::Config;
 use crate::effects::Effects;
 use crate::engine::{Conn, Engine, Membership};
+use crate::limits::{RateLimit, TokenBucket};
 use crate::metrics::{DropReason, Metrics};
 use crate::protocol::Presence;
 use crate::roles::Role;
@@ -105,8 +106,14 @@ impl Engine {
     /// batches of peer nodes) or a receive acknowledgement.
     pub(crate) fn binary(&mut self, now_ms: u64, conn: ConnId, frame: &mut [u8]) -> Result<(), DropReason> {
         if frame.first() == Some(&KIND_ACK) {
-            let Some(c) = self.conns.get_mut(&conn) else { return Err(DropReason::UnknownConnection) };
-            let received = decode_ack(frame).map_err(|_| DropReason::Malformed)?;
+            if !self.conns.contains_key(&conn) {
+                return Err(DropReason::UnknownConnection);
+            }
+            let Ok(received) = decode_ack(frame) else {
+                self.garbage(now_ms, conn);
+                return Err(DropReason::Malformed);
+            };
+            let c = self.conns.get_mut(&conn).expect("checked above");
             c.seen(now_ms);
             // An ack ahead of what we pushed would open the window forever: clamp it.
             let ahead = received.wrapping_sub(c.pushed);
@@ -120,6 +127,9 @@ impl Engine {
             }
             Err(reason) => {
                 self.out.metrics.count_drop(reason);
+                if reason == DropReason::Malformed {
+                    self.garbage(now_ms, conn);
+                }
                 Err(reason)
             }
         }
@@ -215,6 +225,7 @@ impl Engine {
         let mut pos = 0;
         let mut delivered = 0;
         let mut have_room = false;
+        let mut shares = 0;
         let params = self.speaking_params();
         loop {
             let record = match next_batch_record(batch, &mut pos) {
@@ -227,6 +238,7 @@ impl Engine {
                     self.scratch_room.clear();
                     self.scratch_room.push_str(r);
                     have_room = true;
+                    shares = self.peer_audio_shares(from_node);
                     continue;
                 }
                 Some(Ok(BatchRecord::Frame(range))) => range,
@@ -242,6 +254,10 @@ impl Engine {
                 self.out.metrics.count_drop(DropReason::Malformed);
                 continue;
             };
+            if shares > 0 && !self.take_peer_audio_token(now_ms, from_node, shares) {
+                self.out.metrics.count_drop(DropReason::PeerRateLimited);
+                continue;
+            }
             let result = if let Some(room) = self.rooms.get_mut(self.scratch_room.as_str()) {
                 // A room hosted here: the frame must be from that peer's own participant.
                 match room.index_of_stream(header.stream_id).filter(|&i| room.participants[i].is_remote_of(from_node)) {
@@ -288,5 +304,39 @@ impl Engine {
             }
         }
         delivered
+    }
+
+    /// The audio share of `from` in the room of the current batch record (`scratch_room`):
+    /// in a room hosted here, the participants it holds there; in a room it hosts that we
+    /// proxy, the streams it may forward at once (`max_forwarded_speakers`); else none.
+    fn peer_audio_shares(&self, from: &str) -> u32 {
+        let room = self.scratch_room.as_str();
+        if let Some(r) = self.rooms.get(room) {
+            r.participants.iter().filter(|p| p.is_remote_of(from)).count() as u32
+        } else if self.proxies.get(from).is_some_and(|rooms| rooms.contains_key(room)) {
+            self.cfg.max_forwarded_speakers as u32
+        } else {
+            0
+        }
+    }
+
+    /// One frame of `from`'s audio in the current room from its bucket there, sized
+    /// `shares` times `peer_audio_rate`. No allocation once the bucket exists.
+    fn take_peer_audio_token(&mut self, now: u64, from: &str, shares: u32) -> bool {
+        let Some(id) = self.out.peers.id_of(from) else { return true };
+        let base = self.cfg.peer_audio_rate;
+        let limit = RateLimit { burst: base.burst.saturating_mul(shares), per_second: base.per_second.saturating_mul(shares) };
+        let room = self.scratch_room.as_str();
+        if !self.out.peers.get(id).audio.iter().any(|(r, _)| r == room) {
+            // A new room for this node: forget the buckets of rooms it no longer shares.
+            let (rooms, proxies) = (&self.rooms, &self.proxies);
+            let link = self.out.peers.get_mut(id);
+            link.audio.retain(|(r, _)| rooms.contains_key(r) || proxies.get(from).is_some_and(|p| p.contains_key(r)));
+            link.audio.push((room.to_string(), TokenBucket::new(limit, now)));
+        }
+        let link = self.out.peers.get_mut(id);
+        let (_, bucket) = link.audio.iter_mut().find(|(r, _)| r == room).expect("made above");
+        bucket.set_limit(limit, now);
+        bucket.try_take(now)
     }
 }

@@ -283,10 +283,7 @@ impl Engine {
         if envelope.v != PROTOCOL_VERSION {
             return Err(PeerRefusal::UnsupportedVersion(envelope.v));
         }
-        let link = self.out.peers.link(from, now);
-        if !link.bucket.try_take(now) {
-            return Err(PeerRefusal::RateLimited);
-        }
+        let link = self.link_for_envelope(now, from)?;
         let restarted = link.in_session.as_ref().is_some_and(|s| *s != envelope.session);
         if restarted || link.in_session.is_none() {
             link.in_session = Some(envelope.session.clone());

@@ -128,7 +128,7 @@ impl Room {
         if req.identity.is_none() && !self.settings.guests_allowed {
             return Err(EngineError::new(ErrorCode::GuestsNotAllowed));
         }
-        let invited = req.invite.as_deref() == Some(self.invite.as_str());
+        let invited = crate::secret::token_matches(req.invite.as_deref(), &self.invite);
         if !is_owner && known_role.is_none() && !invited {
             return Err(EngineError::new(ErrorCode::BadInvite));
         }
@@ -178,7 +178,7 @@ impl Room {
     /// from a socket of this node, a user only with the same identity from the same node.
     pub(crate) fn resumable(&self, req: &JoinRequest, token: &str) -> Option<usize> {
         self.participants.iter().position(|p| {
-            p.resume_token == token
+            crate::secret::secret_eq(token.as_bytes(), p.resume_token.as_bytes())
                 && match (&req.identity, p.guest) {
                     (None, true) => matches!(p.location, Location::Local(_)),
                     (Some(identity), false) => *identity == p.identity && p.node == req.node,
@@ -418,7 +418,7 @@ impl Room {
     pub fn check_name(&self, raw: &str, max_chars: usize, except: Option<&str>) -> Result<String, EngineError> {
         let name = raw.trim();
         let chars = name.chars().count();
-        if chars == 0 || chars > max_chars || name.chars().any(char::is_control) {
+        if chars == 0 || chars > max_chars || !crate::text::name_ok(name) {
             return Err(EngineError::with(ErrorCode::InvalidName, format!("display name must be 1 to {max_chars} characters")));
         }
         let lower = name.to_lowercase();

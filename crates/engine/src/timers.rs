@@ -18,9 +18,11 @@ pub(crate) enum Timer {
     ControlRetry,
     /// Proxied rooms whose sync request went unanswered.
     SyncRetry,
+    /// Sockets that must have joined a room by now.
+    JoinDeadline,
 }
 
-const KINDS: usize = 7;
+const KINDS: usize = 8;
 
 fn slot(t: Timer) -> usize {
     match t {
@@ -31,11 +33,20 @@ fn slot(t: Timer) -> usize {
         Timer::SocketCheck => 4,
         Timer::ControlRetry => 5,
         Timer::SyncRetry => 6,
+        Timer::JoinDeadline => 7,
     }
 }
 
-const ALL: [Timer; KINDS] =
-    [Timer::Indicators, Timer::Sweep, Timer::Heartbeat, Timer::Save, Timer::SocketCheck, Timer::ControlRetry, Timer::SyncRetry];
+const ALL: [Timer; KINDS] = [
+    Timer::Indicators,
+    Timer::Sweep,
+    Timer::Heartbeat,
+    Timer::Save,
+    Timer::SocketCheck,
+    Timer::ControlRetry,
+    Timer::SyncRetry,
+    Timer::JoinDeadline,
+];
 
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Timers {

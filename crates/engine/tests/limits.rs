@@ -203,7 +203,8 @@ fn guests_who_may_not_speak_join_as_viewers() {
 
 #[test]
 fn connection_cap_refuses_with_a_reason_and_closes() {
-    let cfg = Config { max_connections: 2, ..Config::default() };
+    // No owner reserve here (tests/abuse_limits.rs has it): guests may fill all 2.
+    let cfg = Config { max_connections: 2, owner_reserved_connections: 0, ..Config::default() };
     let mut n = Node::with_config("a.os", cfg);
     let room = n.create_room(open_settings());
     n.join(0, 1, ConnKind::Guest, &room.id, "x", Some(&room.invite));
@@ -215,7 +216,10 @@ fn connection_cap_refuses_with_a_reason_and_closes() {
     assert_eq!(n.closed, vec![3]);
     assert_eq!(n.engine.metrics().connections_refused, 1);
     assert_eq!(n.engine.metrics().connections, 2);
+    // The refused socket stays refused (without another word) until the runtime drops it.
+    assert_eq!(n.input(0, Input::Open { conn: 3, kind: ConnKind::Guest }), Err(Refusal::SocketLimit));
+    assert!(n.errors(3).is_empty());
     // Once a socket goes, the next one is welcome again.
     n.close(0, 2);
-    assert_eq!(n.input(0, Input::Open { conn: 3, kind: ConnKind::Guest }), Ok(()));
+    assert_eq!(n.input(0, Input::Open { conn: 4, kind: ConnKind::Guest }), Ok(()));
 }

@@ -7,10 +7,15 @@ use voice_chat_engine::protocol::Presence;
 use voice_chat_engine::{ClientMsg, Config, ConnKind, Input, ServerMsg};
 
 #[test]
-fn a_fresh_engine_wakes_for_its_first_heartbeat_and_sweep() {
-    let n = Node::new("a.os");
+fn a_fresh_engine_wakes_for_its_first_socket_check_heartbeat_and_sweep() {
+    let mut n = Node::new("a.os");
     let cfg = Config::default();
-    assert_eq!(n.engine.poll_timeout(), Some(cfg.peer_heartbeat_ms.min(cfg.sweep_interval_ms)));
+    // Even with no socket known it asks for the runtime's list (sockets that never sent
+    // anything are learnt of only this way), less often than while it has sockets.
+    assert_eq!(n.engine.poll_timeout(), Some(cfg.socket_discovery_ms.min(cfg.peer_heartbeat_ms).min(cfg.sweep_interval_ms)));
+    n.tick(cfg.socket_discovery_ms);
+    assert_eq!(n.socket_checks, 1);
+    assert_eq!(n.engine.poll_timeout(), Some(2 * cfg.socket_discovery_ms));
 }
 
 #[test]
