@@ -38,6 +38,41 @@ async fn capture_the_saved_state_of_0_1_0() {
     cluster.shutdown().await;
 }
 
+/// Regenerates the engine's fixture of format 2 (first written by 0.2.0): `cargo xtask build`,
+/// then `cargo test -p voice-chat-app-tests --test upgrade -- --ignored capture`. The rooms of
+/// the format-1 capture, made with the current package, plus a banned guest in "Kept" (the ban
+/// list is what format 2 adds).
+#[tokio::test]
+#[ignore = "writes crates/engine/tests/fixtures/state/v2-0.2.0.*"]
+async fn capture_the_saved_state_of_0_2_0() {
+    assert_eq!(CURRENT, "0.2.0", "format 2's fixture is written by 0.2.0");
+    let current_zip = std::fs::read(package_zip()).unwrap();
+    let cluster = boot_bare(&["alice.os", "bob.os"]).await;
+    let (alice, bob) = (cluster.node("alice.os"), cluster.node("bob.os"));
+    install(alice, &current_zip, CURRENT).await;
+    install(bob, &current_zip, CURRENT).await;
+    let made = make_rooms(alice, bob).await;
+    let api = Api::new(alice);
+    let invite = made.expected["rooms"][0]["invite"].as_str().unwrap().to_string();
+    let mut g = Client::guest(alice, "G").await;
+    g.join(&made.kept, "Banned guest", Some(&invite), None).await;
+    api.ok("Ban", json!([made.kept, g.participant])).await;
+    wait_saved(alice, "Banned guest").await;
+    let mut expected = made.expected.clone();
+    for room in expected["rooms"].as_array_mut().unwrap() {
+        let id = room["id"].as_str().unwrap().to_string();
+        room["seq"] = api.room(&id).await["seq"].clone();
+        room["bans"] = api.ok("Bans", json!(id)).await;
+    }
+    assert_eq!(expected["rooms"][0]["bans"].as_array().unwrap().len(), 1, "{expected}");
+    let dir = workspace_root().join("crates/engine/tests/fixtures/state");
+    std::fs::write(dir.join("v2-0.2.0.state"), std::fs::read(state_file(alice)).unwrap()).unwrap();
+    expected["format"] = json!(2);
+    expected["release"] = json!("0.2.0");
+    std::fs::write(dir.join("v2-0.2.0.expected.json"), serde_json::to_vec_pretty(&expected).unwrap()).unwrap();
+    cluster.shutdown().await;
+}
+
 /// Installs a package zip and waits until that version answers.
 async fn install(node: &devnode::Node, zip: &[u8], version: &str) {
     node.install(zip, PACKAGE_ID).unwrap_or_else(|e| panic!("installing voice-chat {version} on {}: {e:#}", node.name()));
@@ -219,6 +254,7 @@ async fn unreadable_saved_state_is_kept_and_never_saved_over_until_the_owner_dis
             invite: "x".into(),
             created_ms: 1,
             roles: [("alice.os".to_string(), Role::Host)].into(),
+            bans: Vec::new(),
             chat: Vec::new(),
             next_chat_id: 1,
             last_seq: 1,

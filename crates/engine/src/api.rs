@@ -6,7 +6,7 @@ use crate::engine::Engine;
 use crate::error::{EngineError, ErrorCode};
 use crate::event_log::EventLog;
 use crate::loudest::LoudestSet;
-use crate::protocol::{validate_settings, ChatMessage, ClientMsg, ParticipantId, RoomId, Settings, SettingsPatch, Snapshot};
+use crate::protocol::{validate_settings, BanEntry, ChatMessage, ClientMsg, ParticipantId, RoomId, Settings, SettingsPatch, Snapshot};
 use crate::roles::{Authority, Role};
 use crate::room::Room;
 use serde::{Deserialize, Serialize};
@@ -70,6 +70,7 @@ impl Engine {
             next_chat_id: 1,
             next_stream: 0,
             loudest: LoudestSet::with_capacity(16),
+            access: Default::default(),
         };
         self.rooms.insert(id.clone(), room);
         self.out.mark_dirty();
@@ -124,6 +125,26 @@ impl Engine {
 
     pub fn kick(&mut self, now_ms: u64, room: &str, participant: &str) -> Result<(), EngineError> {
         self.owner(now_ms, |e| e.room_command(now_ms, room, Authority::Owner, ClientMsg::Kick { participant: participant.to_string() }))
+    }
+
+    /// Removes the participant and keeps its identity out (docs/protocol.md, "Bans").
+    pub fn ban(&mut self, now_ms: u64, room: &str, participant: &str) -> Result<(), EngineError> {
+        self.owner(now_ms, |e| e.room_command(now_ms, room, Authority::Owner, ClientMsg::Ban { participant: participant.to_string() }))
+    }
+
+    /// The room's ban list, oldest first.
+    pub fn bans(&self, room: &str) -> Result<Vec<BanEntry>, EngineError> {
+        Ok(self.room_ref(room)?.ban_list())
+    }
+
+    /// Lifts a ban; `ban_not_found` if the room has no ban with that id.
+    pub fn unban(&mut self, now_ms: u64, room: &str, ban_id: &str) -> Result<(), EngineError> {
+        self.owner(now_ms, |e| e.room_command(now_ms, room, Authority::Owner, ClientMsg::Unban { ban_id: ban_id.to_string() }))
+    }
+
+    /// How many identities' roles the room remembers (at most `room::MAX_REMEMBERED_ROLES`).
+    pub fn remembered_roles(&self, room: &str) -> Result<usize, EngineError> {
+        Ok(self.room_ref(room)?.roles.len())
     }
 
     pub fn mute(&mut self, now_ms: u64, room: &str, participant: &str, muted: bool) -> Result<(), EngineError> {

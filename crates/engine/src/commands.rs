@@ -6,6 +6,7 @@ use crate::engine::{Engine, Membership};
 use crate::io::ConnKind;
 use crate::timers::Timer;
 use crate::error::{EngineError, ErrorCode};
+use crate::peer_wire::PeerMsg;
 use crate::protocol::{
     ClientMsg, Event, HandReason, LeaveReason, LoggedEvent, Resume, ServerMsg, Welcome,
 };
@@ -79,6 +80,9 @@ impl Engine {
         let chat_history = self.cfg.chat_history;
         let typing_ttl = self.cfg.typing_ttl_ms;
         let max_participants = self.cfg.max_participants;
+        let our_node = self.our_node.clone();
+        // Fresh ids for the commands that need one, drawn before the room is borrowed.
+        let fresh = matches!(msg, ClientMsg::Ban { .. } | ClientMsg::RotateInvite {}).then(|| self.fresh_id());
         let room = self.rooms.get_mut(room_id).ok_or(EngineError::new(ErrorCode::RoomNotFound))?;
         let (rank, actor) = rank_of(room, who)?;
         let by = actor_id(room, actor);
@@ -189,6 +193,47 @@ impl Engine {
                 target(room, rank, actor, &participant)?;
                 self.remove_participant(now, room_id, &participant, Removal::Left(LeaveReason::Kicked));
             }
+            ClientMsg::Ban { participant } => {
+                require(rank, Action::Kick)?;
+                let idx = target(room, rank, actor, &participant)?;
+                let banned = &room.participants[idx];
+                if !banned.guest && banned.identity == our_node {
+                    return Err(EngineError::with(ErrorCode::Forbidden, "the node owner cannot be banned from its own rooms"));
+                }
+                // A node is banned with every participant it has in the room; each must rank
+                // below the actor.
+                let (guest, identity) = (banned.guest, banned.identity.clone());
+                let gone: Vec<String> = if guest {
+                    vec![participant.clone()]
+                } else {
+                    room.participants.iter().filter(|p| !p.guest && p.identity == identity).map(|p| p.id.clone()).collect()
+                };
+                for pid in &gone {
+                    target(room, rank, actor, pid)?;
+                }
+                room.ban(idx, fresh.expect("drawn for ban"), now)?;
+                self.out.mark_dirty();
+                for pid in gone {
+                    self.remove_participant(now, room_id, &pid, Removal::Left(LeaveReason::Banned));
+                }
+            }
+            ClientMsg::ListBans {} => {
+                require(rank, Action::Kick)?;
+                let bans = ServerMsg::Bans { room: room_id.to_string(), bans: room.ban_list() };
+                reply(out, room, actor, now, bans);
+            }
+            ClientMsg::Unban { ban_id } => {
+                require(rank, Action::Kick)?;
+                room.unban(&ban_id)?;
+                out.mark_dirty();
+            }
+            ClientMsg::RotateInvite {} => {
+                require(rank, Action::Kick)?;
+                let invite = fresh.expect("drawn for rotate_invite");
+                room.invite = invite.clone();
+                out.mark_dirty();
+                reply(out, room, actor, now, ServerMsg::Invite { room: room_id.to_string(), invite });
+            }
             ClientMsg::UpdateSettings { settings } => {
                 require(rank, Action::ChangeSettings)?;
                 let updated = settings.applied_to(&room.settings, max_participants)?;
@@ -231,12 +276,18 @@ impl Engine {
         };
         self.out.emit(room, now, event);
         let gone = room.take_out(idx);
+        // Removed by a moderator or the owner: its role is not remembered (it needs the
+        // invite again, or, banned, cannot come back at all).
+        let removed = matches!(how, Removal::Left(LeaveReason::Kicked | LeaveReason::Banned));
+        if removed && !gone.guest && gone.identity != self.our_node {
+            room.forget_role(&gone.identity);
+        }
         if gone.role == Role::Host && !room.has_host() {
-            hand_over(&mut self.out, room, now, &gone);
+            hand_over(&mut self.out, room, now, &gone, removed);
         }
         if let Location::Local(conn) = gone.location {
             if self.leave_local_membership(conn, room_id, Some(gone.stream)) {
-                let close = matches!(how, Removal::Left(LeaveReason::Kicked) | Removal::Ghost);
+                let close = matches!(how, Removal::Left(LeaveReason::Kicked | LeaveReason::Banned) | Removal::Ghost);
                 if close {
                     self.out.close(conn);
                 }
@@ -248,8 +299,11 @@ impl Engine {
     pub(crate) fn host_join(&mut self, now: u64, room_id: &str, req: JoinRequest) -> Result<JoinOutcome, EngineError> {
         let max_name = self.cfg.max_name_chars;
         let our_node = self.our_node.clone();
-        if !self.rooms.contains_key(room_id) {
+        let Some(room) = self.rooms.get(room_id) else {
             return Err(EngineError::new(ErrorCode::RoomNotFound));
+        };
+        if room.is_banned(&req) {
+            return Err(EngineError::new(ErrorCode::Banned));
         }
         if let Some(resume) = &req.resume {
             if let Some(outcome) = self.try_resume(now, room_id, &req, resume) {
@@ -368,14 +422,30 @@ pub(crate) fn reconnect(out: &mut Effects, room: &mut Room, idx: usize, now: u64
     room.mark_connected(idx, location, now);
 }
 
-/// The host left: a moderator takes over, else the longest-present speaker.
-fn hand_over(out: &mut Effects, room: &mut Room, now: u64, gone: &Participant) {
+/// Sends `msg` to the participant `actor` only (the owner over HTTP gets its answer from the
+/// API call): to its socket here, or through its node.
+fn reply(out: &mut Effects, room: &Room, actor: Option<usize>, now: u64, msg: ServerMsg) {
+    let Some(p) = actor.map(|i| &room.participants[i]) else { return };
+    match &p.location {
+        Location::Local(conn) => out.send_one(*conn, msg),
+        Location::Remote(node) => {
+            if out.reachable(node) {
+                out.send_peer(node, now, PeerMsg::Direct { room: room.id.clone(), participant: p.id.clone(), msg });
+            }
+        }
+    }
+}
+
+/// The host left: a moderator takes over, else the longest-present speaker. A host that left
+/// on its own (or timed out) is remembered as Moderator; one that was `removed` (kicked or
+/// banned) is not remembered at all.
+fn hand_over(out: &mut Effects, room: &mut Room, now: u64, gone: &Participant, removed: bool) {
     let successor = room
         .participants
         .iter()
         .position(|p| p.role == Role::Moderator)
         .or_else(|| room.participants.iter().position(|p| p.role == Role::Speaker));
-    if !gone.guest {
+    if !gone.guest && !removed {
         room.roles.insert(gone.identity.clone(), Role::Moderator);
     }
     if let Some(idx) = successor {

@@ -199,6 +199,7 @@ impl Engine {
                 next_chat_id: r.next_chat_id,
                 next_stream: 0,
                 loudest: LoudestSet::with_capacity(16),
+                access: crate::room::Access::with_bans(r.bans.into_iter().map(Into::into).collect()),
             };
             engine.rooms.insert(r.id, room);
         }
@@ -218,6 +219,7 @@ impl Engine {
                     invite: r.invite.clone(),
                     created_ms: r.created_ms,
                     roles: r.roles.clone(),
+                    bans: r.access.bans.iter().map(Into::into).collect(),
                     chat: r.chat.iter().cloned().collect(),
                     next_chat_id: r.next_chat_id,
                     last_seq: r.log.last_seq(),

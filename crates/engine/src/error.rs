@@ -54,6 +54,12 @@ pub enum ErrorCode {
     TooManyConnections,
     #[error("no room joined in time; the connection is closed")]
     JoinTimeout,
+    #[error("you are banned from this room")]
+    Banned,
+    #[error("the room's ban list is full; lift a ban first")]
+    TooManyBans,
+    #[error("no such ban")]
+    BanNotFound,
 }
 
 /// A refused request: code plus human text. Returned by the HTTP-style commands and sent as
@@ -78,9 +84,9 @@ impl EngineError {
     pub fn http_status(&self) -> u16 {
         use ErrorCode::*;
         match self.code {
-            RoomNotFound | ParticipantNotFound => 404,
-            Forbidden | NotMember | BadInvite | GuestsNotAllowed => 403,
-            RateLimited | TooManyRooms | TooManyConnections => 429,
+            RoomNotFound | ParticipantNotFound | BanNotFound => 404,
+            Forbidden | NotMember | BadInvite | GuestsNotAllowed | Banned => 403,
+            RateLimited | TooManyRooms | TooManyConnections | TooManyBans => 429,
             RoomFull | NameTaken | HandNotRaised | AlreadyJoined => 409,
             TooLarge => 413,
             HostUnreachable => 502,

@@ -61,6 +61,9 @@ pub enum PeerMsg {
     Snapshot { room: RoomId, snapshot: Snapshot },
     /// A message for one participant only (errors, pong-less replies, replays).
     Direct { room: RoomId, participant: ParticipantId, msg: ServerMsg },
+    /// Answer to a `sync` from a node that holds no participant in the room (`not_member`) or
+    /// is banned from it (`banned`): nothing of the room is sent.
+    SyncRefused { room: RoomId, error: EngineError },
     HeartbeatAck {},
 }
 

@@ -1,11 +1,12 @@
-//! What survives a process restart: rooms, settings, invites, roles, chat, event counters.
+//! What survives a process restart: rooms, settings, invites, roles, ban lists, chat, event
+//! counters.
 //! Participants do not (their sockets die with the process); clients re-join or resume.
 //!
 //! # Formats
 //!
 //! The state slot holds [`slot`]'s wrapper around the JSON of [`PersistedState`], whose
 //! `version` says which format it is. Each format that ever shipped has a frozen module
-//! (`v1` = voice-chat 0.1.0) that reads exactly that format and converts it one step
+//! (`v1` = voice-chat 0.1.0, `v2` = 0.2.0, which added ban lists) that reads exactly that format and converts it one step
 //! forward; loading reads `version` first and migrates step by step to the current one.
 //! Bytes that cannot be read (damaged, not ours, or from a newer version) are [`Unreadable`]:
 //! the shell keeps them and does not save over them ([`guard`]).
@@ -23,17 +24,19 @@
 pub mod guard;
 pub mod slot;
 mod v1;
+mod v2;
 
-use crate::protocol::{ChatMessage, RoomId, Settings};
+use crate::protocol::{BanEntry, ChatMessage, RoomId, Settings};
+use crate::room::Ban;
 use crate::roles::Role;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The format this version saves.
-pub const PERSISTED_VERSION: u32 = 1;
+pub const PERSISTED_VERSION: u32 = 2;
 
 /// Each saved-state format and the first release that wrote it, oldest first.
-pub const FORMATS: &[(u32, &str)] = &[(v1::VERSION, "0.1.0")];
+pub const FORMATS: &[(u32, &str)] = &[(v1::VERSION, "0.1.0"), (v2::VERSION, "0.2.0")];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PersistedState {
@@ -48,10 +51,39 @@ pub struct PersistedRoom {
     pub invite: String,
     pub created_ms: u64,
     pub roles: BTreeMap<String, Role>,
+    /// The room's ban list, oldest first (format 2 on).
+    pub bans: Vec<PersistedBan>,
     pub chat: Vec<ChatMessage>,
     pub next_chat_id: u64,
     /// Seq of the last event, so numbering continues after a restart.
     pub last_seq: u64,
+}
+
+/// One ban as saved: the shown entry and, for a guest, the resume token that keeps it out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersistedBan {
+    pub ban_id: String,
+    pub name: String,
+    pub node: Option<String>,
+    pub guest_token: Option<String>,
+    pub banned_ms: u64,
+}
+
+impl From<&Ban> for PersistedBan {
+    fn from(b: &Ban) -> Self {
+        let e = &b.entry;
+        Self { ban_id: e.ban_id.clone(), name: e.name.clone(), node: e.node.clone(), guest_token: b.guest_token.clone(), banned_ms: e.banned_ms }
+    }
+}
+
+impl From<PersistedBan> for Ban {
+    fn from(b: PersistedBan) -> Self {
+        let guest = b.guest_token.is_some();
+        Ban {
+            entry: BanEntry { ban_id: b.ban_id, name: b.name, node: if guest { None } else { b.node }, guest, banned_ms: b.banned_ms },
+            guest_token: b.guest_token,
+        }
+    }
 }
 
 /// Saved state this version cannot read. It is kept, never overwritten.
@@ -87,7 +119,8 @@ impl PersistedState {
         let VersionOnly { version } = serde_json::from_slice(bytes).map_err(|e| Unreadable::NotState(e.to_string()))?;
         let damaged = |error: String| Unreadable::Damaged { version, error };
         let state = match version {
-            v1::VERSION => serde_json::from_slice::<v1::State>(bytes).map_err(|e| damaged(e.to_string()))?.into_current(),
+            v1::VERSION => serde_json::from_slice::<v1::State>(bytes).map_err(|e| damaged(e.to_string()))?.into_v2().into_current(),
+            v2::VERSION => serde_json::from_slice::<v2::State>(bytes).map_err(|e| damaged(e.to_string()))?.into_current(),
             found if found > PERSISTED_VERSION => return Err(Unreadable::Newer { found }),
             other => return Err(Unreadable::NotState(format!("unknown format {other}"))),
         };
@@ -101,6 +134,11 @@ impl PersistedState {
         for room in &self.rooms {
             if room.id.is_empty() || !ids.insert(room.id.as_str()) {
                 return Err(format!("room id {:?} is empty or appears twice", room.id));
+            }
+            for ban in &room.bans {
+                if ban.node.is_some() == ban.guest_token.is_some() {
+                    return Err(format!("ban {:?} of room {:?} names neither or both a node and a guest", ban.ban_id, room.id));
+                }
             }
         }
         Ok(())

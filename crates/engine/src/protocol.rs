@@ -130,6 +130,21 @@ pub struct Snapshot {
 pub enum LeaveReason {
     Left,
     Kicked,
+    /// Removed and kept out (see [`BanEntry`]).
+    Banned,
+}
+
+/// One entry of a room's ban list as clients and the owner see it. A guest's resume token,
+/// which is what keeps it out, is never shown: `ban_id` is a separate random id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BanEntry {
+    pub ban_id: String,
+    /// Display name of the participant when it was banned.
+    pub name: String,
+    /// The banned node, or null for a guest.
+    pub node: Option<String>,
+    pub guest: bool,
+    pub banned_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -208,12 +223,16 @@ pub enum ClientMsg {
     MuteAll {},
     SelfMute { muted: bool },
     Kick { participant: ParticipantId },
+    Ban { participant: ParticipantId },
+    ListBans {},
+    Unban { ban_id: String },
+    RotateInvite {},
     UpdateSettings { settings: SettingsPatch },
     CloseRoom {},
     ClearChat {},
 }
 
-pub const CLIENT_TYPES: [&str; 19] = [
+pub const CLIENT_TYPES: [&str; 23] = [
     "join",
     "leave",
     "ping",
@@ -230,6 +249,10 @@ pub const CLIENT_TYPES: [&str; 19] = [
     "mute_all",
     "self_mute",
     "kick",
+    "ban",
+    "list_bans",
+    "unban",
+    "rotate_invite",
     "update_settings",
     "close_room",
     "clear_chat",
@@ -328,6 +351,10 @@ pub enum ServerMsg {
     Snapshot { room: RoomId, seq: u64, snapshot: Snapshot },
     Pong { t: f64, server_ms: u64 },
     HostStatus { room: RoomId, reachable: bool },
+    /// Answer to `list_bans`, to the requester only.
+    Bans { room: RoomId, bans: Vec<BanEntry> },
+    /// Answer to `rotate_invite`: the new invite token, to the requester only.
+    Invite { room: RoomId, invite: String },
     Error {
         code: ErrorCode,
         message: String,

@@ -220,7 +220,7 @@ impl Engine {
         self.out.send(conns, ServerMsg::Event { room: room.to_string(), seq: logged.seq, event: logged.event.clone() });
         match &logged.event {
             Event::Left { participant, reason } => {
-                let close = *reason == LeaveReason::Kicked;
+                let close = matches!(reason, LeaveReason::Kicked | LeaveReason::Banned);
                 self.proxy_forget(host, room, participant, close);
             }
             Event::GhostRemoved { participant } => {
@@ -403,6 +403,21 @@ impl Engine {
                     self.proxy_rejoin(now, from, &room, conn);
                 }
             }
+            PeerMsg::SyncRefused { room, error } => {
+                // Proxy side: the host no longer has our users in the room. Banned: they are
+                // told and let go. Else (removed as ghosts while we were away): join each
+                // still-connected one again, which passes the join checks anew.
+                let Some(proxy) = self.proxies.get(from).and_then(|r| r.get(&room)) else { return };
+                let joined: Vec<ConnId> = proxy.members.iter().filter(|m| m.participant.is_some()).map(|m| m.conn).collect();
+                for conn in joined {
+                    if error.code == ErrorCode::Banned {
+                        self.proxy_let_go(from, &room, conn);
+                        self.out.error(conn, &error, None);
+                    } else {
+                        self.proxy_rejoin(now, from, &room, conn);
+                    }
+                }
+            }
             PeerMsg::Direct { room, participant, msg } => {
                 if let Some(conn) = self.proxy_member_conn(from, &room, &participant) {
                     self.out.send_one(conn, msg);
@@ -416,15 +431,17 @@ impl Engine {
         self.out.send_peer(host, now, PeerMsg::Control { room, participant, msg: ClientMsg::Leave {}, reference: None });
     }
 
-    /// Host side: a member node's mirror missed events. Others get nothing.
+    /// Host side: a member node's mirror missed events. Only a node that holds participants
+    /// in the room now (connected, or reconnecting after its outage) is answered with them;
+    /// any other gets `sync_refused` (`banned` or `not_member`) and nothing of the room. A
+    /// node whose users were removed as ghosts while it was away learns it that way and joins
+    /// its still-connected users again, through the join checks (invite, bans).
     fn peer_sync(&mut self, now: u64, from: &str, room_id: &str, last_seq: u64) {
         let Some(room) = self.rooms.get(room_id) else { return };
-        // A node admitted before (it holds a role here) may catch up even after its
-        // participants were removed as ghosts while it was away: the events tell it so, and
-        // it joins its still-connected users again. Nodes never admitted learn nothing.
-        let admitted = room.roles.contains_key(from);
-        if !admitted && !room.participants.iter().any(|p| p.is_remote_of(from)) {
+        if !room.participants.iter().any(|p| p.is_remote_of(from)) {
             self.out.metrics.peer_messages_refused += 1;
+            let code = if room.node_banned(from) { ErrorCode::Banned } else { ErrorCode::NotMember };
+            self.out.send_peer(from, now, PeerMsg::SyncRefused { room: room_id.to_string(), error: EngineError::new(code) });
             return;
         }
         match room.events_since(last_seq, &self.our_node) {
@@ -442,10 +459,11 @@ impl Engine {
     /// Host side: one proxied participant's control message.
     fn peer_control(&mut self, now: u64, from: &str, room_id: &str, participant: &str, msg: ClientMsg) -> Result<(), EngineError> {
         let room = self.rooms.get_mut(room_id).ok_or(EngineError::new(ErrorCode::RoomNotFound))?;
+        let not_member = if room.node_banned(from) { ErrorCode::Banned } else { ErrorCode::NotMember };
         let idx = room
             .index_of(participant)
             .filter(|&i| room.participants[i].is_remote_of(from))
-            .ok_or(EngineError::new(ErrorCode::NotMember))?;
+            .ok_or(EngineError::new(not_member))?;
         room.participants[idx].seen(now);
         match msg {
             ClientMsg::Sync { last_seq } => {

@@ -4,7 +4,7 @@ use crate::error::{EngineError, ErrorCode};
 use crate::event_log::EventLog;
 use crate::loudest::LoudestSet;
 use crate::event_log::Since;
-use crate::protocol::{ChatMessage, Event, HandReason, LeaveReason, LoggedEvent, ParticipantId, ParticipantInfo, Presence, Resume, RoomId, ServerMsg, Settings, Snapshot};
+use crate::protocol::{BanEntry, ChatMessage, Event, HandReason, LeaveReason, LoggedEvent, ParticipantId, ParticipantInfo, Presence, Resume, RoomId, ServerMsg, Settings, Snapshot};
 use serde::{Deserialize, Serialize};
 use crate::roles::Role;
 use crate::speaking::{SpeakingDetector, SpeakingParams};
@@ -99,6 +99,39 @@ pub struct Room {
     pub next_chat_id: u64,
     pub next_stream: u16,
     pub loudest: LoudestSet,
+    /// Who is kept out, and the bookkeeping of remembered roles.
+    pub access: Access,
+}
+
+/// Remembered roles kept per room at most; past it, the identity whose role was recorded
+/// longest ago and that has no participant in the room is forgotten (it needs the invite again).
+pub const MAX_REMEMBERED_ROLES: usize = 256;
+/// Bans kept per room at most; a ban past it is refused with `too_many_bans` (nobody is let
+/// in again without the owner or a moderator lifting a ban).
+pub const MAX_BANS: usize = 1_000;
+
+/// One ban: what is shown, and what keeps the banned one out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ban {
+    pub entry: BanEntry,
+    /// For a guest: the resume token it had (never shown). For a node: None (its node name,
+    /// `entry.node`, keeps it out).
+    pub guest_token: Option<String>,
+}
+
+/// A room's ban list and the order in which its roles were recorded.
+#[derive(Debug, Clone, Default)]
+pub struct Access {
+    pub bans: Vec<Ban>,
+    /// When (in recording order) each remembered role was last recorded.
+    role_order: BTreeMap<String, u64>,
+    role_clock: u64,
+}
+
+impl Access {
+    pub fn with_bans(bans: Vec<Ban>) -> Self {
+        Self { bans, ..Default::default() }
+    }
 }
 
 impl Room {
@@ -174,6 +207,64 @@ impl Room {
         })
     }
 
+    /// Whether this join comes from a banned identity: a banned node, or a guest presenting
+    /// the resume token it had when it was banned.
+    pub(crate) fn is_banned(&self, req: &JoinRequest) -> bool {
+        match &req.identity {
+            Some(node) => self.node_banned(node),
+            None => req.resume.as_ref().is_some_and(|r| {
+                self.access.bans.iter().any(|b| b.guest_token.as_ref().is_some_and(|t| crate::secret::secret_eq(t.as_bytes(), r.token.as_bytes())))
+            }),
+        }
+    }
+
+    pub fn node_banned(&self, node: &str) -> bool {
+        self.access.bans.iter().any(|b| b.guest_token.is_none() && b.entry.node.as_deref() == Some(node))
+    }
+
+    /// Bans participant `idx`'s identity (its node, or for a guest its resume token) with
+    /// `ban_id`. Changes nothing when it already is banned; `too_many_bans` at [`MAX_BANS`].
+    /// The caller removes the participants it keeps out.
+    pub fn ban(&mut self, idx: usize, ban_id: String, now_ms: u64) -> Result<(), EngineError> {
+        let p = &self.participants[idx];
+        let (node, guest_token) = if p.guest { (None, Some(p.resume_token.clone())) } else { (Some(p.identity.clone()), None) };
+        let already = self.access.bans.iter().any(|b| match (&guest_token, &b.guest_token) {
+            (Some(t), Some(bt)) => crate::secret::secret_eq(t.as_bytes(), bt.as_bytes()),
+            (None, None) => b.entry.node == node,
+            _ => false,
+        });
+        if already {
+            return Ok(());
+        }
+        if self.access.bans.len() >= MAX_BANS {
+            return Err(EngineError::with(ErrorCode::TooManyBans, format!("a room keeps at most {MAX_BANS} bans; lift one first")));
+        }
+        let entry = BanEntry { ban_id, name: p.name.clone(), node, guest: p.guest, banned_ms: now_ms };
+        if !p.guest {
+            let identity = p.identity.clone();
+            self.forget_role(&identity);
+        }
+        self.access.bans.push(Ban { entry, guest_token });
+        Ok(())
+    }
+
+    /// Lifts the ban `ban_id`: `ban_not_found` if there is none.
+    pub fn unban(&mut self, ban_id: &str) -> Result<BanEntry, EngineError> {
+        let pos = self.access.bans.iter().position(|b| b.entry.ban_id == ban_id).ok_or(EngineError::new(ErrorCode::BanNotFound))?;
+        Ok(self.access.bans.remove(pos).entry)
+    }
+
+    /// The ban list as shown, oldest first.
+    pub fn ban_list(&self) -> Vec<BanEntry> {
+        self.access.bans.iter().map(|b| b.entry.clone()).collect()
+    }
+
+    /// Forgets the remembered role of `identity` (a kick or ban: it needs the invite again).
+    pub fn forget_role(&mut self, identity: &str) {
+        self.roles.remove(identity);
+        self.access.role_order.remove(identity);
+    }
+
     /// The participant a resume with `token` from this request may take over: a guest only
     /// from a socket of this node, a user only with the same identity from the same node.
     pub(crate) fn resumable(&self, req: &JoinRequest, token: &str) -> Option<usize> {
@@ -188,7 +279,8 @@ impl Room {
     }
 
     /// Takes participant `idx` out of the room with what it held: a raised hand and its place
-    /// among the loudest streams. Its role stays remembered for its identity.
+    /// among the loudest streams. Its role stays remembered for its identity (a kick or ban
+    /// forgets it: [`Room::forget_role`]).
     pub fn take_out(&mut self, idx: usize) -> Participant {
         let gone = self.participants.remove(idx);
         self.hands.retain(|h| *h != gone.id);
@@ -465,10 +557,35 @@ impl Room {
             .collect()
     }
 
+    /// Remembers participant `idx`'s role for its identity (not for guests), forgetting the
+    /// oldest role of an identity not in the room past [`MAX_REMEMBERED_ROLES`].
     pub fn record_role(&mut self, idx: usize) {
         let p = &self.participants[idx];
-        if !p.guest {
-            self.roles.insert(p.identity.clone(), p.role);
+        if p.guest {
+            return;
+        }
+        let identity = p.identity.clone();
+        self.roles.insert(identity.clone(), p.role);
+        self.access.role_clock += 1;
+        self.access.role_order.insert(identity, self.access.role_clock);
+        self.evict_roles();
+    }
+
+    /// Past [`MAX_REMEMBERED_ROLES`], forgets the roles recorded longest ago of identities with
+    /// no participant in the room (roles restored from saved state count as oldest).
+    fn evict_roles(&mut self) {
+        while self.roles.len() > MAX_REMEMBERED_ROLES {
+            let order = &self.access.role_order;
+            let oldest = self
+                .roles
+                .keys()
+                .filter(|who| !self.participants.iter().any(|p| !p.guest && &p.identity == *who))
+                .min_by_key(|who| order.get(*who).copied().unwrap_or(0))
+                .cloned();
+            match oldest {
+                Some(who) => self.forget_role(&who),
+                None => break,
+            }
         }
     }
 }

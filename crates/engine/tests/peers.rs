@@ -182,7 +182,8 @@ fn control_from_a_node_that_never_joined_is_refused_and_changes_nothing() {
     let sync = PeerEnvelope::new("c-session", 2, PeerMsg::Sync { room: w.room.clone(), last_seq: 0 });
     w.net.node(A).peer_message(9, C, &sync.to_bytes()).unwrap();
     w.net.node(A).pump();
-    assert!(w.net.node(A).to_peers.is_empty());
+    let replies: Vec<PeerMsg> = w.net.node(A).to_peers.drain(..).map(|(_, e)| e.msg).collect();
+    assert!(matches!(&replies[..], [PeerMsg::SyncRefused { error, .. }] if error.code == ErrorCode::NotMember), "nothing of the room: {replies:?}");
     assert_eq!(w.net.node(A).engine.metrics().peer_messages_refused, 1);
 }
 

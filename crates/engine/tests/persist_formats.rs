@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use voice_chat_engine::persist::slot::{decode_slot, encode_slot, SlotContent};
-use voice_chat_engine::persist::{PersistedRoom, Unreadable, FORMATS, PERSISTED_VERSION};
+use voice_chat_engine::persist::{PersistedBan, PersistedRoom, Unreadable, FORMATS, PERSISTED_VERSION};
 use voice_chat_engine::{Config, Engine, EventsSince, PersistedState, Role, SeededEntropy, Settings};
 
 fn fixture_dir() -> PathBuf {
@@ -71,6 +71,9 @@ fn every_released_format_loads_into_the_current_engine() {
             assert_eq!(snapshot.seq, seq, "{release} {id}: event numbering");
             let saved = state.rooms.iter().find(|r| r.id == id).unwrap();
             assert_eq!(serde_json::to_value(&saved.roles).unwrap(), room["roles"], "{release} {id}: roles");
+            // Ban lists from format 2 on (format 1 had none).
+            let bans = serde_json::to_value(engine.bans(id).unwrap()).unwrap();
+            assert_eq!(bans, room.get("bans").cloned().unwrap_or(json!([])), "{release} {id}: bans");
 
             // Numbering continues after the saved events, and chat ids after the saved ones.
             engine.clear_chat(1, id).unwrap();
@@ -83,6 +86,9 @@ fn every_released_format_loads_into_the_current_engine() {
         }
         let chatty = state.rooms.iter().find(|r| !r.chat.is_empty()).expect("the fixture has chat");
         assert!(chatty.next_chat_id > chatty.chat.iter().map(|c| c.id).max().unwrap());
+        if *format >= 2 {
+            assert!(state.rooms.iter().any(|r| !r.bans.is_empty()), "{release}: the fixture has a ban");
+        }
         let roles: BTreeSet<Role> = state.rooms.iter().flat_map(|r| r.roles.values().copied()).collect();
         assert!(roles.len() >= 2, "{release}: the fixture has more than the host's role: {roles:?}");
     }
@@ -126,6 +132,10 @@ fn sample() -> PersistedState {
             invite: "inv".into(),
             created_ms: 3,
             roles: [("a.os".to_string(), Role::Host)].into(),
+            bans: vec![
+                PersistedBan { ban_id: "b1".into(), name: "mallory".into(), node: Some("m.os".into()), guest_token: None, banned_ms: 2 },
+                PersistedBan { ban_id: "b2".into(), name: "guest".into(), node: None, guest_token: Some("resume-token".into()), banned_ms: 3 },
+            ],
             chat: Vec::new(),
             next_chat_id: 1,
             last_seq: 4,
@@ -186,10 +196,37 @@ fn a_newer_format_is_unreadable_and_says_so() {
 #[test]
 fn fields_a_format_does_not_know_make_it_unreadable_not_dropped() {
     let mut json: Value = serde_json::from_slice(&sample().to_bytes()).unwrap();
-    json["rooms"][0]["bans"] = json!(["x.os"]);
+    json["rooms"][0]["mutes"] = json!(["x.os"]);
+    let bytes = serde_json::to_vec(&json).unwrap();
+    let why = PersistedState::from_bytes(&bytes).unwrap_err();
+    assert!(matches!(&why, Unreadable::Damaged { version: 2, error } if error.contains("mutes")), "{why}");
+    // Format 1 did not know bans: a format-1 state that carries them is not read half.
+    let mut json: Value = serde_json::from_slice(&sample().to_bytes()).unwrap();
+    json["version"] = json!(1);
     let bytes = serde_json::to_vec(&json).unwrap();
     let why = PersistedState::from_bytes(&bytes).unwrap_err();
     assert!(matches!(&why, Unreadable::Damaged { version: 1, error } if error.contains("bans")), "{why}");
+}
+
+/// Format 2 added ban lists: format-1 rooms load with none, and bans saved now read back with
+/// what keeps each one out (a node's name, a guest's resume token).
+#[test]
+fn bans_are_saved_from_format_2_on_and_format_1_rooms_have_none() {
+    let (bytes, _) = fixture(1, "0.1.0");
+    let (state, from) = loaded(&bytes);
+    assert_eq!(from, 1);
+    assert!(state.rooms.iter().all(|r| r.bans.is_empty()));
+    let with_bans = sample();
+    let (back, from) = loaded(&encode_slot(&with_bans));
+    assert_eq!((back, from), (with_bans.clone(), 2));
+    let engine = Engine::restore(with_bans.clone(), Config::default(), "a.os", Box::new(SeededEntropy::new(7)));
+    let shown = engine.bans("r1").unwrap();
+    assert_eq!(shown.iter().map(|b| (b.ban_id.as_str(), b.node.as_deref(), b.guest)).collect::<Vec<_>>(), vec![("b1", Some("m.os"), false), ("b2", None, true)]);
+    assert_eq!(engine.persisted(), with_bans, "saved again unchanged");
+    // A ban that names neither or both a node and a guest is no state of ours.
+    let mut odd = with_bans;
+    odd.rooms[0].bans[0].guest_token = Some("t".into());
+    assert!(matches!(PersistedState::from_bytes(&odd.to_bytes()), Err(Unreadable::Damaged { version: 2, .. })));
 }
 
 #[test]

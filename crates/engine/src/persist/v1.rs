@@ -1,11 +1,9 @@
-//! Format 1, written by voice-chat 0.1.0 (and every later release until format 2).
+//! Format 1, written by voice-chat 0.1.0 (format 2 replaced it in 0.2.0).
 //!
 //! Frozen: these types describe bytes that exist on users' nodes, so they never change, even
 //! when the live types (`Settings`, `Role`, `ChatMessage`) do. Unknown fields are refused, so
 //! a state that carries more than this format knows is kept aside rather than loaded with
 //! parts silently dropped.
-use crate::persist::{PersistedRoom, PersistedState};
-use crate::protocol::{ChatMessage, Settings};
 use crate::roles::Role;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -65,7 +63,7 @@ pub struct Chat {
 }
 
 impl RoomRole {
-    fn current(self) -> Role {
+    pub(super) fn current(self) -> Role {
         match self {
             RoomRole::Viewer => Role::Viewer,
             RoomRole::Speaker => Role::Speaker,
@@ -76,31 +74,21 @@ impl RoomRole {
 }
 
 impl State {
-    /// Format 1 is the current format: every field maps one to one. When format 2 comes,
-    /// this becomes `into_v2` and the new module gets `into_current`.
-    pub fn into_current(self) -> PersistedState {
-        PersistedState {
-            version: crate::persist::PERSISTED_VERSION,
+    /// Format 2 added each room's ban list; a format-1 room has none.
+    pub fn into_v2(self) -> super::v2::State {
+        super::v2::State {
+            version: super::v2::VERSION,
             rooms: self
                 .rooms
                 .into_iter()
-                .map(|r| PersistedRoom {
+                .map(|r| super::v2::Room {
                     id: r.id,
-                    settings: Settings {
-                        name: r.settings.name,
-                        capacity: r.settings.capacity,
-                        default_role: r.settings.default_role.current(),
-                        guests_allowed: r.settings.guests_allowed,
-                        guests_may_speak: r.settings.guests_may_speak,
-                    },
+                    settings: r.settings,
                     invite: r.invite,
                     created_ms: r.created_ms,
-                    roles: r.roles.into_iter().map(|(who, role)| (who, role.current())).collect(),
-                    chat: r
-                        .chat
-                        .into_iter()
-                        .map(|c| ChatMessage { id: c.id, from: c.from, name: c.name, text: c.text, at_ms: c.at_ms })
-                        .collect(),
+                    roles: r.roles,
+                    bans: Vec::new(),
+                    chat: r.chat,
                     next_chat_id: r.next_chat_id,
                     last_seq: r.last_seq,
                 })
