@@ -147,6 +147,23 @@ impl VoiceChatState {
         answer(shell::with(|s| s.engine.kick(now_ms(), &room, &participant)))
     }
 
+    /// Removes the participant and keeps its node (or a guest's resume token) out.
+    #[http(method = "POST")]
+    async fn ban(&mut self, room: String, participant: String) -> Result<(), ApiError> {
+        answer(shell::with(|s| s.engine.ban(now_ms(), &room, &participant)))
+    }
+
+    /// The room's ban list: `[{ban_id, name, node, guest, banned_ms}]`, oldest first.
+    #[http(method = "POST")]
+    async fn bans(&mut self, room: String) -> Result<serde_json::Value, ApiError> {
+        answer(shell::with(|s| s.engine.bans(&room))).and_then(to_value)
+    }
+
+    #[http(method = "POST")]
+    async fn unban(&mut self, room: String, ban_id: String) -> Result<(), ApiError> {
+        answer(shell::with(|s| s.engine.unban(now_ms(), &room, &ban_id)))
+    }
+
     #[http(method = "POST")]
     async fn mute(&mut self, room: String, participant: String, muted: bool) -> Result<(), ApiError> {
         answer(shell::with(|s| s.engine.mute(now_ms(), &room, &participant, muted)))
