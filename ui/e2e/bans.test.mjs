@@ -58,6 +58,7 @@ describe('a ban from the room page', () => {
 
   it("removes Bob: his page says so, says he cannot rejoin, and tries nothing by itself", async () => {
     const joinsBefore = await room.joinAttempts(B.page);
+    await A.page.screenshot({ path: join(shots, 'host-before-ban.png') });
     // openRoom accepts the page's confirmation dialogs.
     await room.participant(A.page, 'Bob').getByRole('button', { name: 'Ban' }).click();
     assert.equal(await room.noticeTitle(B.page), 'You were removed from this room');
@@ -99,6 +100,7 @@ describe('a ban from the room page', () => {
     assert.notEqual(address, `${created.id}@alice.os?invite=${created.invite}`);
     const link = await A.page.getByTestId('new-invite-link').innerText();
     assert.match(link, /[?&]node=alice\.os/);
+    await A.page.screenshot({ path: join(shots, 'rotated-invite.png') });
 
     await A.page.locator('[data-testid=ban][data-name="Bob"]').getByRole('button', { name: 'Unban' }).click();
     await A.page.getByText('Nobody is banned from this room.').waitFor({ timeout: 10_000 });
