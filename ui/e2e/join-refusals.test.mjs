@@ -1,7 +1,7 @@
 // A join refused for good ends "Joining…": the page says why and what to do next, and makes no
 // further join attempt. One case per refusal the engine gives today (bad_invite,
 // room_not_found, guests_not_allowed, room_full, host_unreachable after the peer retries);
-// `banned` is in the UI's table for when the engine has it. Attempts are counted in the page
+// `banned` is shown in bans.test.mjs, after a ban from the room page. Attempts are counted in the page
 // (every socket opened, every join sent); "no more" is shown by running the page's clock a
 // minute ahead, past every reconnect backoff, and counting again.
 import assert from 'node:assert/strict';
