@@ -203,9 +203,10 @@ async fn promote_mute_hands_kick_and_chat_order_work_across_nodes() {
     let mut late_guest = Client::guest(alice, "LATE").await;
     assert_eq!(late_guest.try_join(&room, "Late", Some(&invite), None).await.unwrap_err()["code"], "guests_not_allowed");
 
-    // A remote user leaves: alice sees it go, and bob stops proxying the room.
+    // A remote user leaves: alice sees it go, and bob stops proxying the room. (It needs the
+    // invite: the kick of bob's user above made the room forget bob.os's role.)
     let mut b3 = Client::owner(bob, "B3").await;
-    let b3_id = b3.join(&room, "Bob three", None, Some("alice.os")).await["participant"].as_str().unwrap().to_string();
+    let b3_id = b3.join(&room, "Bob three", Some(&invite), Some("alice.os")).await["participant"].as_str().unwrap().to_string();
     assert_eq!(bob_api.metrics().await["proxied_rooms"], 1);
     b3.send_msg("leave", json!({}));
     a0.event("left", |e| e["participant"] == b3_id.as_str() && e["reason"] == "left").await;
