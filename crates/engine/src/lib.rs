@@ -101,6 +101,7 @@ pub mod seen_window;
 pub mod speaking;
 pub mod text;
 mod timers;
+pub mod topics;
 
 /// The runtime's WebSocket channel id.
 pub type ConnId = u32;
