@@ -66,7 +66,7 @@ impl Shell {
             // list was opened before this process (re)started: the engine answers it with
             // `unknown_connection` and closes it, so the client reconnects and resumes.
             if let Some(kind) = connection_kind(conn) {
-                if self.engine.handle(now, Input::Open { conn, kind }).is_err() {
+                if open(&mut self.engine, now, conn, kind).is_err() {
                     return;
                 }
             }
@@ -123,7 +123,7 @@ impl Shell {
                     // Sockets that opened and have not sent anything yet: counted toward the
                     // cap and held to the join deadline from now on.
                     for (conn, kind) in unknown {
-                        let _ = self.engine.handle(now, Input::Open { conn, kind });
+                        let _ = open(&mut self.engine, now, conn, kind);
                     }
                 }
             }
@@ -148,6 +148,16 @@ impl Shell {
                 let _ = shell.engine.handle(now_ms(), Input::Timeout);
             });
         });
+    }
+}
+
+/// Tells the engine of a socket, with the client address the runtime gave for it (the
+/// macro keeps it from `WebSocketOpen`: `forwarded_for`, else the socket's peer address).
+fn open(engine: &mut Engine, now: u64, conn: ConnId, kind: ConnKind) -> Result<(), Refusal> {
+    let addr = hyperware_process_lib::hyperapp::get_server().and_then(|s| s.get_ws_channel_addr(conn).cloned());
+    match addr {
+        Some(addr) => engine.handle(now, Input::OpenFrom { conn, kind, addr: &addr }),
+        None => engine.handle(now, Input::Open { conn, kind }),
     }
 }
 

@@ -278,3 +278,63 @@ async fn bidi_controls_in_names_and_chat_are_refused() {
     a0.event_after(from, "chat", |e| e["message"]["text"] == "two\nlines").await;
     cluster.shutdown().await;
 }
+
+/// A guest socket whose request says it comes from `forwarded_for` (as a proxy would write
+/// it, or a client itself); answers its first ping: Ok(pong) or Err(error).
+async fn guest_from(node: &devnode::Node, forwarded_for: &str) -> (Result<Value, Value>, bool) {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::Message as WsMessage;
+    let mut req = node.ws_url(&format!("/{APP}/guest-ws")).into_client_request().unwrap();
+    req.headers_mut().insert("x-forwarded-for", forwarded_for.parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.expect("upgrade");
+    ws.send(WsMessage::text(json!({"type": "ping", "v": 1, "t": 1}).to_string())).await.unwrap();
+    let answer = tokio::time::timeout(WAIT, async {
+        while let Some(Ok(m)) = ws.next().await {
+            if let WsMessage::Text(t) = m {
+                return serde_json::from_str::<Value>(t.as_str()).unwrap();
+            }
+        }
+        panic!("closed without an answer");
+    })
+    .await
+    .expect("an answer");
+    let answer = if answer["type"] == "pong" { Ok(answer) } else { Err(answer) };
+    // Closed by the app after a refusal: the stream ends.
+    let closed = answer.is_err() && tokio::time::timeout(WAIT, async { while let Some(Ok(_)) = ws.next().await {} }).await.is_ok();
+    // Keep accepted sockets open for the rest of the test.
+    if answer.is_ok() {
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            drop(ws);
+        });
+    }
+    (answer, closed)
+}
+
+#[tokio::test]
+async fn guest_sockets_are_capped_per_client_address() {
+    let cluster = boot(&["alice.os"], &[]).await;
+    let alice = cluster.node("alice.os");
+    let api = Api::new(alice);
+    let before = api.metrics().await;
+    // docs/protocol.md, Limits: 16 guest sockets per client address.
+    for i in 0..16 {
+        let (answer, _) = guest_from(alice, "203.0.113.9").await;
+        assert!(answer.is_ok(), "socket {i}: {answer:?}");
+    }
+    let (answer, closed) = guest_from(alice, "203.0.113.9").await;
+    assert_eq!(answer.unwrap_err()["code"], "too_many_connections");
+    assert!(closed, "the refused socket is closed");
+    // Another address is not held back, nor is a socket without a proxy header (loopback).
+    assert!(guest_from(alice, "198.51.100.3").await.0.is_ok());
+    let plain = Client::guest(alice, "PLAIN").await;
+    plain.send_msg("ping", json!({"t": 2}));
+    plain.text("pong", |v| v["type"] == "pong").await;
+    let m = api.metrics().await;
+    assert_eq!(count(&m, &["connections_refused_per_addr"]) - count(&before, &["connections_refused_per_addr"]), 1, "{m}");
+    assert_eq!(count(&m, &["connections_refused"]) - count(&before, &["connections_refused"]), 1, "{m}");
+    assert_eq!(count(&m, &["connections"]), 18, "{m}");
+    drop(plain);
+    cluster.shutdown().await;
+}

@@ -33,6 +33,9 @@ pub struct Config {
     /// sockets are refused at `max_connections - owner_reserved_connections`, so a crowd of
     /// anonymous sockets cannot lock the owner out.
     pub owner_reserved_connections: usize,
+    /// Guest sockets from one client address at once (IPv6: one /64; loopback is not
+    /// capped, it is what a local proxy without `X-Forwarded-For` looks like).
+    pub max_guest_sockets_per_addr: usize,
     /// A socket that is in no room this long after it opened (or left its room) is closed
     /// with `join_timeout`.
     pub join_deadline_ms: u64,
@@ -108,6 +111,7 @@ impl Default for Config {
             max_control_bytes: 64 * 1024,
             max_connections: 100,
             owner_reserved_connections: 8,
+            max_guest_sockets_per_addr: 16,
             join_deadline_ms: 10_000,
             socket_discovery_ms: 1_000,
             max_garbage: 10,

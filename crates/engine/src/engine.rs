@@ -50,6 +50,32 @@ pub(crate) struct Conn {
     /// Refused (garbage) messages in the window that started at `garbage_since`.
     pub garbage: u32,
     pub garbage_since: u64,
+    /// The client address it is counted under (guests only; see [`client_addr_key`]).
+    pub addr: Option<String>,
+}
+
+/// The key a client address is capped under: the IP without the port, an IPv6 address by its
+/// /64; None for loopback (a local proxy that does not say who the client is) and for an
+/// empty one.
+pub(crate) fn client_addr_key(addr: &str) -> Option<String> {
+    use std::net::{IpAddr, SocketAddr};
+    let addr = addr.trim();
+    let ip = addr.parse::<SocketAddr>().map(|s| s.ip()).or_else(|_| addr.trim_matches(|c| c == '[' || c == ']').parse::<IpAddr>());
+    match ip {
+        Ok(ip) if ip.is_loopback() => None,
+        Ok(IpAddr::V4(v4)) => Some(v4.to_string()),
+        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) if v4.is_loopback() => None,
+            Some(v4) => Some(v4.to_string()),
+            None => {
+                let s = v6.segments();
+                Some(format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3]))
+            }
+        },
+        // Not an address: capped as given (bounded in length).
+        Err(_) if addr.is_empty() => None,
+        Err(_) => Some(addr.chars().take(64).collect()),
+    }
 }
 
 impl Conn {
@@ -252,7 +278,14 @@ impl Engine {
         self.clock = self.clock.max(now_ms);
         let result = match input {
             Input::Open { conn, kind } => {
-                if self.open(now_ms, conn, kind) {
+                if self.open(now_ms, conn, kind, None) {
+                    Ok(())
+                } else {
+                    Err(Refusal::SocketLimit)
+                }
+            }
+            Input::OpenFrom { conn, kind, addr } => {
+                if self.open(now_ms, conn, kind, Some(addr)) {
                     Ok(())
                 } else {
                     Err(Refusal::SocketLimit)
@@ -383,8 +416,9 @@ impl Engine {
 
     /// A WebSocket opened. Returns false, after queueing an error and a close for it, when
     /// the app is at `max_connections` (a guest socket: at `max_connections` minus the
-    /// owner's reserve); false without a word for a socket it closed already.
-    fn open(&mut self, now_ms: u64, conn: ConnId, kind: ConnKind) -> bool {
+    /// owner's reserve; and at `max_guest_sockets_per_addr` guests from its address); false
+    /// without a word for a socket it closed already.
+    fn open(&mut self, now_ms: u64, conn: ConnId, kind: ConnKind, addr: Option<&str>) -> bool {
         if self.closing.contains(&conn) {
             return false;
         }
@@ -399,8 +433,14 @@ impl Engine {
             ConnKind::Owner => self.conns.len(),
             ConnKind::Guest => self.conns.values().filter(|c| c.kind == ConnKind::Guest).count(),
         };
-        if counted >= limit || self.conns.len() >= self.cfg.max_connections {
+        let addr = addr.filter(|_| kind == ConnKind::Guest).and_then(client_addr_key);
+        let from_addr = addr.as_ref().map_or(0, |a| self.conns.values().filter(|c| c.addr.as_ref() == Some(a)).count());
+        let over_addr = from_addr >= self.cfg.max_guest_sockets_per_addr;
+        if counted >= limit || self.conns.len() >= self.cfg.max_connections || over_addr {
             self.out.metrics.connections_refused += 1;
+            if over_addr {
+                self.out.metrics.connections_refused_per_addr += 1;
+            }
             self.out.error(conn, &EngineError::new(ErrorCode::TooManyConnections), None);
             self.shut(conn);
             return false;
@@ -420,6 +460,7 @@ impl Engine {
                 unjoined_since: Some(now_ms),
                 garbage: 0,
                 garbage_since: now_ms,
+                addr,
             },
         );
         true
@@ -786,5 +827,24 @@ impl Engine {
         }
         self.proxy_sweep(now_ms);
         self.evict_idle_links(now_ms, self.cfg.peer_link_idle_ms, usize::MAX);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_addr_key;
+
+    #[test]
+    fn client_addresses_are_keyed_without_port_by_v6_prefix_and_loopback_is_free() {
+        assert_eq!(client_addr_key("203.0.113.7:51234").as_deref(), Some("203.0.113.7"));
+        assert_eq!(client_addr_key(" 203.0.113.7 ").as_deref(), Some("203.0.113.7"));
+        assert_eq!(client_addr_key("[2001:db8:1:2:3:4:5:6]:443").as_deref(), Some("2001:db8:1:2::/64"));
+        assert_eq!(client_addr_key("2001:db8:1:2:ffff::1").as_deref(), Some("2001:db8:1:2::/64"));
+        assert_eq!(client_addr_key("::ffff:198.51.100.2").as_deref(), Some("198.51.100.2"));
+        assert_eq!(client_addr_key("127.0.0.1:4000"), None);
+        assert_eq!(client_addr_key("[::1]:80"), None);
+        assert_eq!(client_addr_key(""), None);
+        assert_eq!(client_addr_key("unknown").as_deref(), Some("unknown"));
+        assert_eq!(client_addr_key(&"x".repeat(500)).map(|k| k.len()), Some(64));
     }
 }

@@ -25,6 +25,10 @@ pub struct PeerId(pub u32);
 pub enum Input<'a> {
     /// A WebSocket opened (Owner on the authenticated path, Guest on the guest path).
     Open { conn: ConnId, kind: ConnKind },
+    /// As [`Input::Open`], with the client address the runtime reports for it (a proxy's
+    /// `forwarded_for` when the request had one, which the client may have set itself, else
+    /// the socket's peer address): guest sockets are capped per address.
+    OpenFrom { conn: ConnId, kind: ConnKind, addr: &'a str },
     /// A Text message from a WebSocket.
     Text { conn: ConnId, text: &'a [u8] },
     /// A Binary message from a WebSocket: an audio frame (its stream id is rewritten in

@@ -52,6 +52,8 @@ pub struct Metrics {
     /// WebSockets refused at `max_connections` (guests: at `max_connections` minus the
     /// owner's reserve).
     pub connections_refused: u64,
+    /// Of those, guest sockets over `max_guest_sockets_per_addr`.
+    pub connections_refused_per_addr: u64,
     /// Sockets closed with `join_timeout`: in no room `join_deadline_ms` after opening.
     pub connections_timed_out: u64,
     /// Sockets closed for sending too many refused (garbage) messages.

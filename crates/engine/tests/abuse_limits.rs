@@ -339,3 +339,36 @@ fn envelopes_from_many_nodes_keep_the_link_table_capped() {
     let after = a.engine.room_snapshot(&room.id).unwrap();
     assert_eq!(after.participants, before.participants, "the spray changed nobody");
 }
+
+#[test]
+fn guest_sockets_are_capped_per_client_address() {
+    let mut n = Node::new("a.os");
+    let cfg = n.engine.config().clone();
+    let cap = cfg.max_guest_sockets_per_addr as u32;
+    let open_from = |n: &mut Node, conn: u32, kind: ConnKind, addr: &str| n.input(0, Input::OpenFrom { conn, kind, addr });
+    for c in 0..cap {
+        // The port differs per socket; the address is what counts.
+        assert_eq!(open_from(&mut n, 10 + c, ConnKind::Guest, &format!("203.0.113.7:{}", 40_000 + c)), Ok(()));
+    }
+    assert_eq!(open_from(&mut n, 99, ConnKind::Guest, "203.0.113.7:50000"), Err(Refusal::SocketLimit));
+    assert_eq!(n.errors(99), vec![ErrorCode::TooManyConnections]);
+    assert_eq!(n.closed, vec![99]);
+    let m = n.engine.metrics();
+    assert_eq!((m.connections_refused, m.connections_refused_per_addr, m.connections), (1, 1, cap as u64));
+    // Other addresses, loopback (a local proxy), sockets without an address and the owner's
+    // are not held back by it.
+    assert_eq!(open_from(&mut n, 100, ConnKind::Guest, "198.51.100.2:1"), Ok(()));
+    for c in 0..cap + 2 {
+        assert_eq!(open_from(&mut n, 200 + c, ConnKind::Guest, "127.0.0.1:9"), Ok(()));
+    }
+    assert_eq!(n.input(0, Input::Open { conn: 300, kind: ConnKind::Guest }), Ok(()));
+    assert_eq!(open_from(&mut n, 301, ConnKind::Owner, "203.0.113.7:1"), Ok(()));
+    // IPv6: one /64 counts as one address.
+    for c in 0..cap {
+        assert_eq!(open_from(&mut n, 400 + c, ConnKind::Guest, &format!("[2001:db8:0:1::{c:x}]:1")), Ok(()));
+    }
+    assert_eq!(open_from(&mut n, 499, ConnKind::Guest, "[2001:db8:0:1:ffff::1]:1"), Err(Refusal::SocketLimit));
+    // A socket that goes frees its address's slot.
+    n.close(0, 10);
+    assert_eq!(open_from(&mut n, 500, ConnKind::Guest, "203.0.113.7:1"), Ok(()));
+}
