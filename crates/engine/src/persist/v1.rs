@@ -1,10 +1,10 @@
 //! Format 1, written by voice-chat 0.1.0 (format 2 replaced it in 0.2.0).
 //!
 //! Frozen: these types describe bytes that exist on users' nodes, so they never change, even
-//! when the live types (`Settings`, `Role`, `ChatMessage`) do. Unknown fields are refused, so
+//! when the live types (`Settings`, `Role`, `ChatMessage`) or format 2's do. Unknown fields are refused, so
 //! a state that carries more than this format knows is kept aside rather than loaded with
 //! parts silently dropped.
-use crate::roles::Role;
+use crate::persist::v2;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -63,32 +63,38 @@ pub struct Chat {
 }
 
 impl RoomRole {
-    pub(super) fn current(self) -> Role {
+    fn into_v2(self) -> v2::RoomRole {
         match self {
-            RoomRole::Viewer => Role::Viewer,
-            RoomRole::Speaker => Role::Speaker,
-            RoomRole::Moderator => Role::Moderator,
-            RoomRole::Host => Role::Host,
+            RoomRole::Viewer => v2::RoomRole::Viewer,
+            RoomRole::Speaker => v2::RoomRole::Speaker,
+            RoomRole::Moderator => v2::RoomRole::Moderator,
+            RoomRole::Host => v2::RoomRole::Host,
         }
     }
 }
 
 impl State {
     /// Format 2 added each room's ban list; a format-1 room has none.
-    pub fn into_v2(self) -> super::v2::State {
-        super::v2::State {
-            version: super::v2::VERSION,
+    pub fn into_v2(self) -> v2::State {
+        v2::State {
+            version: v2::VERSION,
             rooms: self
                 .rooms
                 .into_iter()
-                .map(|r| super::v2::Room {
+                .map(|r| v2::Room {
                     id: r.id,
-                    settings: r.settings,
+                    settings: v2::RoomSettings {
+                        name: r.settings.name,
+                        capacity: r.settings.capacity,
+                        default_role: r.settings.default_role.into_v2(),
+                        guests_allowed: r.settings.guests_allowed,
+                        guests_may_speak: r.settings.guests_may_speak,
+                    },
                     invite: r.invite,
                     created_ms: r.created_ms,
-                    roles: r.roles,
+                    roles: r.roles.into_iter().map(|(who, role)| (who, role.into_v2())).collect(),
                     bans: Vec::new(),
-                    chat: r.chat,
+                    chat: r.chat.into_iter().map(|c| v2::Chat { id: c.id, from: c.from, name: c.name, text: c.text, at_ms: c.at_ms }).collect(),
                     next_chat_id: r.next_chat_id,
                     last_seq: r.last_seq,
                 })

@@ -1,12 +1,13 @@
 //! Format 2, written by voice-chat 0.2.0 (and every later release until format 3): format 1
 //! plus each room's ban list.
 //!
-//! Frozen, like `v1`: these types describe bytes on users' nodes. Settings, roles and chat
-//! are saved exactly as in format 1, so their frozen types are shared with `v1`. Unknown
-//! fields are refused.
-use super::v1::{Chat, RoomRole, RoomSettings};
+//! Frozen, like `v1`: these types describe bytes on users' nodes, so they never change.
+//! Settings, roles and chat are saved as in format 1 but have their own copies here (`v1`
+//! converts into them; a format module imports no later one's types and no earlier one's).
+//! Unknown fields are refused.
 use crate::persist::{PersistedBan, PersistedRoom, PersistedState};
 use crate::protocol::{ChatMessage, Settings};
+use crate::roles::Role;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -46,6 +47,46 @@ pub struct RoomBan {
     pub node: Option<String>,
     pub guest_token: Option<String>,
     pub banned_ms: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoomSettings {
+    pub name: String,
+    pub capacity: u32,
+    pub default_role: RoomRole,
+    pub guests_allowed: bool,
+    pub guests_may_speak: bool,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoomRole {
+    Viewer,
+    Speaker,
+    Moderator,
+    Host,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Chat {
+    pub id: u64,
+    pub from: String,
+    pub name: String,
+    pub text: String,
+    pub at_ms: u64,
+}
+
+impl RoomRole {
+    fn current(self) -> Role {
+        match self {
+            RoomRole::Viewer => Role::Viewer,
+            RoomRole::Speaker => Role::Speaker,
+            RoomRole::Moderator => Role::Moderator,
+            RoomRole::Host => Role::Host,
+        }
+    }
 }
 
 impl State {
