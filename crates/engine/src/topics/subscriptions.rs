@@ -91,6 +91,22 @@ impl Subscriptions {
         Ok(&self.patterns[at])
     }
 
+    /// Adds a pattern the engine subscribes on the connection's behalf (a join's
+    /// `room.<id>.**`): no checks, and not refused at the limit (the connection may then hold
+    /// one more than [`MAX_SUBSCRIPTIONS`]; its own subscribes are refused until it is back
+    /// under).
+    pub fn add_own(&mut self, pattern: Pattern) {
+        if !self.patterns.contains(&pattern) {
+            self.patterns.push(pattern);
+        }
+    }
+
+    /// Drops the patterns that can no longer reach any topic `viewer` may see (after it left
+    /// its room), so they neither linger nor count against the limit.
+    pub fn retain_reachable(&mut self, viewer: Viewer<'_>) {
+        self.patterns.retain(|p| may_reach(viewer, p));
+    }
+
     /// Removes a pattern; Ok(false) if it was not held.
     pub fn unsubscribe(&mut self, text: &str) -> Result<bool, TopicError> {
         let pattern = Pattern::parse(text)?;
@@ -282,6 +298,33 @@ mod tests {
         assert_eq!(subs.unsubscribe("room.roomA.**"), Ok(true));
         assert!(!subs.delivers(GUEST_IN_A, &typing));
         assert_eq!(delivered(&subs, GUEST_IN_A).len(), 6);
+    }
+
+    #[test]
+    fn own_patterns_pass_the_limit_and_unreachable_ones_go() {
+        let mut subs = Subscriptions::new();
+        for s in 0..32 {
+            subs.subscribe(&format!("room.r{s}.presence.typing"), OWNER).unwrap();
+        }
+        assert_eq!(subs.len(), 32);
+        subs.add_own(Pattern::whole_room(A).unwrap());
+        assert_eq!(subs.len(), 33);
+        let joined = Viewer { owner: true, room: Some(A) };
+        assert_eq!(subs.subscribe("room.roomA.chat", joined).unwrap_err(), TopicError::TooManySubscriptions);
+        assert!(subs.delivers(joined, &Topic::Room(A, RoomTopic::Chat)));
+
+        // A guest that leaves its room keeps nothing; the owner keeps what reaches presence.
+        let mut guest = Subscriptions::new();
+        guest.add_own(Pattern::whole_room(A).unwrap());
+        guest.subscribe("**", GUEST_IN_A).unwrap();
+        guest.retain_reachable(Viewer::default());
+        assert!(guest.is_empty());
+        let mut owner = Subscriptions::new();
+        owner.add_own(Pattern::whole_room(A).unwrap());
+        owner.subscribe("room.roomA.chat", joined).unwrap();
+        owner.subscribe("**", joined).unwrap();
+        owner.retain_reachable(OWNER);
+        assert_eq!(owner.patterns().map(|p| p.as_str()).collect::<Vec<_>>(), ["room.roomA.**", "**"]);
     }
 
     #[test]
