@@ -13,7 +13,9 @@ pub async fn serve(package: PathBuf, peer: bool) -> Result<()> {
     if peer {
         nodes.push(PEER.to_string());
     }
-    let opts = ClusterOptions { nodes, packages: vec![PackageSpec { zip: package, package_id: None }], ..ClusterOptions::default() };
+    // Any zip holds the same package (e.g. the 0.1.0 fixture, named after its version).
+    let package_id = Some("voice-chat:template.os".to_string());
+    let opts = ClusterOptions { nodes, packages: vec![PackageSpec { zip: package, package_id }], ..ClusterOptions::default() };
     let cluster = Cluster::start(opts).await?;
     let node = &cluster.nodes()[0];
     let peers: Vec<_> =

@@ -67,6 +67,14 @@ struct Cli {
     /// The voice-chat package zip (written by `cargo xtask build`).
     #[arg(long)]
     package: Option<PathBuf>,
+    /// The package of the `voice-chat-baseline` row (default: the first cut, 0.1.0, kept as an
+    /// app-test fixture), so both packages run in one invocation and the machine's noise hits both.
+    #[arg(long)]
+    baseline: Option<PathBuf>,
+    /// Run the relays this many times, the order reversed every other round; prints each
+    /// round's table and then the median of each ratio over the rounds.
+    #[arg(long, default_value_t = 1)]
+    rounds: usize,
     /// Where the Socket.IO server and load generator live.
     #[arg(long)]
     socketio_dir: Option<PathBuf>,
@@ -98,6 +106,8 @@ enum Internal {
 enum RelayKind {
     VoiceChat,
     VoiceChatPeer,
+    /// voice-chat from `--baseline` (the first cut unless told otherwise).
+    VoiceChatBaseline,
     Native,
     Socketio,
 }
@@ -107,6 +117,7 @@ impl RelayKind {
         match self {
             RelayKind::VoiceChat => "voice-chat on devnode (wasm)",
             RelayKind::VoiceChatPeer => "voice-chat, listeners on a 2nd node",
+            RelayKind::VoiceChatBaseline => "voice-chat baseline package (first cut 0.1.0)",
             RelayKind::Native => "native tokio relay",
             RelayKind::Socketio => "Socket.IO on Node",
         }
@@ -179,42 +190,67 @@ async fn bench(cli: Cli) -> Result<()> {
     );
     println!("machine: {}", machine());
     println!("load average before: {}", loadavg());
-    let mut rows = Vec::new();
-    for &kind in &cli.relays {
-        eprintln!("bench: running {} ...", kind.label());
-        let row = match kind {
-            RelayKind::Native => run_native(&params).await,
-            RelayKind::VoiceChat => run_voice_chat(&cli, &params, false).await,
-            RelayKind::VoiceChatPeer => run_voice_chat(&cli, &params, true).await,
-            RelayKind::Socketio => {
-                let dir = cli.socketio_dir.clone().unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("socketio"));
-                socketio::run(&dir, &params).await.map(|(result, server)| Row {
-                    kind,
-                    result,
-                    server,
-                    forwarded: params.speakers,
-                    notes: vec![],
-                })
-            }
-        };
-        match row {
-            Ok(row) => rows.push(row),
-            Err(e) => eprintln!("bench: {} failed: {e:#}", kind.label()),
+    let rounds = cli.rounds.max(1);
+    let mut all_rounds: Vec<Vec<Row>> = Vec::new();
+    let mut failed = 0;
+    for round in 0..rounds {
+        let mut order = cli.relays.clone();
+        if round % 2 == 1 {
+            order.reverse();
         }
-        // Let the previous server's sockets and memory go before the next one starts.
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        let mut rows = Vec::new();
+        for &kind in &order {
+            eprintln!("bench: round {} of {rounds}: running {} ...", round + 1, kind.label());
+            let row = match kind {
+                RelayKind::Native => run_native(&params).await,
+                RelayKind::VoiceChat => run_voice_chat(&cli, &params, false, false).await,
+                RelayKind::VoiceChatPeer => run_voice_chat(&cli, &params, true, false).await,
+                RelayKind::VoiceChatBaseline => run_voice_chat(&cli, &params, false, true).await,
+                RelayKind::Socketio => {
+                    let dir = cli.socketio_dir.clone().unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("socketio"));
+                    socketio::run(&dir, &params).await.map(|(result, server)| Row {
+                        kind,
+                        result,
+                        server,
+                        forwarded: params.speakers,
+                        notes: vec![],
+                    })
+                }
+            };
+            match row {
+                Ok(row) => rows.push(row),
+                Err(e) => {
+                    failed += 1;
+                    eprintln!("bench: {} failed: {e:#}", kind.label())
+                }
+            }
+            // Let the previous server's sockets and memory go before the next one starts.
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        // Tables in the order asked for, whatever order the round ran in.
+        rows.sort_by_key(|r| cli.relays.iter().position(|k| *k == r.kind));
+        if rounds > 1 {
+            println!();
+            println!("## round {} of {rounds} (order: {})", round + 1, order.iter().map(|k| format!("{k:?}")).collect::<Vec<_>>().join(", "));
+        }
+        println!("load average after: {}", loadavg());
+        print_table(&params, &rows);
+        all_rounds.push(rows);
     }
-    println!("load average after: {}", loadavg());
-    print_table(&params, &rows);
+    if rounds > 1 {
+        print_medians(&params, &all_rounds);
+    }
     if let Some(path) = &cli.json {
-        let raw: Vec<Value> = rows
+        let raw: Vec<Value> = all_rounds
             .iter()
-            .map(|r| serde_json::json!({"relay": format!("{:?}", r.kind), "result": r.result, "server": r.server, "forwarded_speakers": r.forwarded, "notes": r.notes}))
+            .enumerate()
+            .flat_map(|(round, rows)| rows.iter().map(move |r| (round, r)))
+            .map(|(round, r)| serde_json::json!({"round": round + 1, "relay": format!("{:?}", r.kind), "result": r.result, "server": r.server, "forwarded_speakers": r.forwarded, "notes": r.notes}))
             .collect();
         std::fs::write(path, serde_json::to_string_pretty(&raw)?)?;
     }
-    if rows.len() < cli.relays.len() {
-        bail!("{} of {} relays failed", cli.relays.len() - rows.len(), cli.relays.len());
+    if failed > 0 {
+        bail!("{failed} of {} relay runs failed", cli.relays.len() * rounds);
     }
     Ok(())
 }
@@ -269,14 +305,18 @@ async fn run_native(params: &LoadParams) -> Result<Row> {
     Ok(Row { kind: RelayKind::Native, result, server, forwarded: params.speakers, notes })
 }
 
-async fn run_voice_chat(cli: &Cli, params: &LoadParams, cross_node: bool) -> Result<Row> {
+async fn run_voice_chat(cli: &Cli, params: &LoadParams, cross_node: bool, baseline: bool) -> Result<Row> {
     if params.participants >= MAX_NODE_SOCKETS {
         bail!("a node holds at most {MAX_NODE_SOCKETS} WebSockets: use fewer than that many participants");
     }
     if params.participants > MAX_APP_CONNECTIONS {
         bail!("voice-chat accepts at most {MAX_APP_CONNECTIONS} connections (engine `max_connections`)");
     }
-    let zip = cli.package.clone().unwrap_or_else(|| workspace_root().join("target/voice-chat:template.zip"));
+    let zip = if baseline {
+        cli.baseline.clone().unwrap_or_else(|| workspace_root().join("crates/app-tests/fixtures/voice-chat-0.1.0.zip"))
+    } else {
+        cli.package.clone().unwrap_or_else(|| workspace_root().join("target/voice-chat:template.zip"))
+    };
     if !zip.exists() {
         bail!("{} is missing: build the package first with `cargo xtask build`", zip.display());
     }
@@ -360,7 +400,12 @@ async fn run_voice_chat(cli: &Cli, params: &LoadParams, cross_node: bool) -> Res
             ));
         }
     }
-    let kind = if cross_node { RelayKind::VoiceChatPeer } else { RelayKind::VoiceChat };
+    notes.insert(0, format!("package {}", zip.display()));
+    let kind = match (cross_node, baseline) {
+        (true, _) => RelayKind::VoiceChatPeer,
+        (false, true) => RelayKind::VoiceChatBaseline,
+        (false, false) => RelayKind::VoiceChat,
+    };
     Ok(Row { kind, result, server, forwarded: params.speakers.min(cli.forwarded_speakers), notes })
 }
 
@@ -483,6 +528,13 @@ fn print_table(p: &LoadParams, rows: &[Row]) {
             );
         }
     }
+    if let Some(c) = compare_to_baseline(p, rows) {
+        println!();
+        println!(
+            "voice-chat / baseline package, same run (×): latency p50 {:.2}, p99 {:.2}, server CPU {:.2}, CPU per delivered frame {:.2}, peak memory {:.2}",
+            c[0], c[1], c[2], c[3], c[4]
+        );
+    }
     let local = rows.iter().find(|r| r.kind == RelayKind::VoiceChat);
     let cross = rows.iter().find(|r| r.kind == RelayKind::VoiceChatPeer);
     if let (Some(l), Some(c)) = (local, cross) {
@@ -505,5 +557,96 @@ fn print_table(p: &LoadParams, rows: &[Row]) {
         for note in &r.notes {
             println!("  {note}");
         }
+    }
+}
+
+/// voice-chat's row over the baseline package's row of the same round: p50, p99, server CPU,
+/// CPU per delivered frame, peak memory.
+fn compare_to_baseline(p: &LoadParams, rows: &[Row]) -> Option<[f64; 5]> {
+    let cur = rows.iter().find(|r| r.kind == RelayKind::VoiceChat)?;
+    let base = rows.iter().find(|r| r.kind == RelayKind::VoiceChatBaseline)?;
+    let (c, b) = (derive(p, cur), derive(p, base));
+    Some([
+        cur.result.latency_ms.p50 / base.result.latency_ms.p50,
+        cur.result.latency_ms.p99 / base.result.latency_ms.p99,
+        c.cpu / b.cpu,
+        c.cpu_us_per_frame / b.cpu_us_per_frame,
+        c.peak_mib / b.peak_mib,
+    ])
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// Over all rounds: each relay's median p50, p99 and CPU per frame, its median ratios against
+/// the native relay of the same round, and the median of voice-chat over the baseline package.
+fn print_medians(p: &LoadParams, rounds: &[Vec<Row>]) {
+    let mut kinds: Vec<RelayKind> = Vec::new();
+    for r in rounds.iter().flatten() {
+        if !kinds.contains(&r.kind) {
+            kinds.push(r.kind);
+        }
+    }
+    println!();
+    println!("## medians over {} rounds", rounds.len());
+    println!();
+    println!("| relay | latency p50 ms | latency p99 ms | CPU µs per delivered frame | ×native p50 | ×native p99 | ×native CPU per frame | per round ×native CPU per frame |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for kind in kinds {
+        let mut p50 = Vec::new();
+        let mut p99 = Vec::new();
+        let mut cpu = Vec::new();
+        let mut r50 = Vec::new();
+        let mut r99 = Vec::new();
+        let mut rcpu = Vec::new();
+        for rows in rounds {
+            let Some(r) = rows.iter().find(|r| r.kind == kind) else { continue };
+            let d = derive(p, r);
+            p50.push(r.result.latency_ms.p50);
+            p99.push(r.result.latency_ms.p99);
+            cpu.push(d.cpu_us_per_frame);
+            if let Some(n) = rows.iter().find(|r| r.kind == RelayKind::Native) {
+                r50.push(r.result.latency_ms.p50 / n.result.latency_ms.p50);
+                r99.push(r.result.latency_ms.p99 / n.result.latency_ms.p99);
+                rcpu.push(d.cpu_us_per_frame / derive(p, n).cpu_us_per_frame);
+            }
+        }
+        let each = rcpu.iter().map(|x| format!("{x:.2}")).collect::<Vec<_>>().join(", ");
+        println!(
+            "| {} | {:.2} | {:.2} | {:.1} | {:.2} | {:.2} | {:.2} | {} |",
+            kind.label(),
+            median(p50),
+            median(p99),
+            median(cpu),
+            median(r50),
+            median(r99),
+            median(rcpu),
+            each
+        );
+    }
+    let cmp: Vec<[f64; 5]> = rounds.iter().filter_map(|rows| compare_to_baseline(p, rows)).collect();
+    if !cmp.is_empty() {
+        let m = |i: usize| median(cmp.iter().map(|c| c[i]).collect());
+        println!();
+        println!(
+            "voice-chat / baseline package, median over {} rounds (×): latency p50 {:.2}, p99 {:.2}, server CPU {:.2}, CPU per delivered frame {:.2} (per round: {}), peak memory {:.2}",
+            cmp.len(),
+            m(0),
+            m(1),
+            m(2),
+            m(3),
+            cmp.iter().map(|c| format!("{:.2}", c[3])).collect::<Vec<_>>().join(", "),
+            m(4)
+        );
     }
 }
