@@ -542,28 +542,39 @@ impl Engine {
         Ok(())
     }
 
-    /// The link for an envelope from `from` that passed the size, format and version checks,
-    /// if it may have one: a node without a link gets one only within the shared
-    /// `new_peer_rate`, and only while the table has room (an unused link silent for a
-    /// while is forgotten to make some). Then the node's own rate limit.
+    /// Every envelope, before anything else is looked at (an oversized or malformed one too):
+    /// a token from its node's link, or, for a node without one, from the bucket all such
+    /// nodes share (`new_peer_rate`). Nothing is kept for a node without a link.
+    pub(crate) fn peer_rate_gate(&mut self, now: u64, from: &str) -> Result<(), crate::peer_wire::PeerRefusal> {
+        let peers = &mut self.out.peers;
+        let taken = match peers.id_of(from) {
+            Some(id) => peers.get_mut(id).bucket.try_take(now),
+            None => peers.new_peer_bucket.try_take(now),
+        };
+        if taken {
+            Ok(())
+        } else {
+            Err(crate::peer_wire::PeerRefusal::RateLimited)
+        }
+    }
+
+    /// The link for an envelope from `from` that passed the rate, size, format and version
+    /// checks: a node without one gets one only while the table has room (an unused link
+    /// silent for a while is forgotten to make some).
     pub(crate) fn link_for_envelope(&mut self, now: u64, from: &str) -> Result<&mut crate::peer_links::PeerLink, crate::peer_wire::PeerRefusal> {
-        use crate::peer_wire::PeerRefusal;
         let id = match self.out.peers.id_of(from) {
             Some(id) => id,
             None => {
-                if !self.out.peers.new_peer_bucket.try_take(now) {
-                    return Err(PeerRefusal::RateLimited);
-                }
                 if self.out.peers.len() >= self.cfg.max_peer_links && !self.evict_idle_links(now, PEER_LINK_MIN_IDLE_MS, 1) {
-                    return Err(PeerRefusal::RateLimited);
+                    return Err(crate::peer_wire::PeerRefusal::RateLimited);
                 }
-                self.out.peers.intern(from, now)
+                let id = self.out.peers.intern(from, now);
+                // The envelope that made the link counts against the node's own rate too.
+                self.out.peers.get_mut(id).bucket.try_take(now);
+                id
             }
         };
         let link = self.out.peers.get_mut(id);
-        if !link.bucket.try_take(now) {
-            return Err(PeerRefusal::RateLimited);
-        }
         link.last_heard_ms = now;
         Ok(link)
     }

@@ -276,6 +276,7 @@ impl Engine {
     }
 
     fn peer_message(&mut self, now: u64, from: &str, bytes: &[u8]) -> Result<(), PeerRefusal> {
+        self.peer_rate_gate(now, from)?;
         if bytes.len() > MAX_PEER_MESSAGE_BYTES {
             return Err(PeerRefusal::TooLarge);
         }

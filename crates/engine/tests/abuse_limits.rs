@@ -372,3 +372,29 @@ fn guest_sockets_are_capped_per_client_address() {
     n.close(0, 10);
     assert_eq!(open_from(&mut n, 500, ConnKind::Guest, "203.0.113.7:1"), Ok(()));
 }
+
+#[test]
+fn oversized_and_malformed_envelopes_cost_a_token_and_make_no_link() {
+    let cfg = Config::default();
+    let mut n = Node::new("a.os");
+    room_with(&mut n, 0);
+    let big = vec![b'x'; voice_chat_engine::peer_wire::MAX_PEER_MESSAGE_BYTES + 1];
+    // From nodes without a link: the shared bucket pays, nothing is kept.
+    for i in 0..cfg.new_peer_rate.burst {
+        let body: &[u8] = if i % 2 == 0 { &big } else { b"{not json" };
+        let r = n.peer_message(0, &format!("x{i}.os"), body);
+        assert!(matches!(r, Err(PeerRefusal::TooLarge | PeerRefusal::Malformed(_))), "{r:?}");
+    }
+    assert_eq!(n.engine.metrics().peer_links, 0);
+    let ok = envelope("s", 1, PeerMsg::HeartbeatAck {});
+    assert_eq!(n.peer_message(0, "new.os", &ok), Err(PeerRefusal::RateLimited), "the garbage spent the newcomers' bucket");
+    let per = 1_000 / cfg.new_peer_rate.per_second as u64;
+    assert_eq!(n.peer_message(per, "new.os", &ok), Ok(()));
+    assert_eq!(n.engine.metrics().peer_links, 1);
+    // From a node with a link: its own bucket pays.
+    for _ in 0..cfg.peer_rate.burst - 1 {
+        assert_eq!(n.peer_message(per, "new.os", &big), Err(PeerRefusal::TooLarge));
+    }
+    let again = envelope("s", 2, PeerMsg::HeartbeatAck {});
+    assert_eq!(n.peer_message(per, "new.os", &again), Err(PeerRefusal::RateLimited));
+}
