@@ -106,6 +106,8 @@ enum PeerInput {
     Mangled { pick: u8, seq: u64, cut: usize, flip: u8 },
     Spray { node: u8, seq: u64 },
     Batch { real_room: bool, own_stream: bool, frames: Vec<Vec<u8>> },
+    /// Many valid frames of the member's own stream at once: over its share.
+    Flood { frames: u32 },
     Noise(Vec<u8>),
 }
 
@@ -116,6 +118,7 @@ fn peer_input() -> impl Strategy<Value = PeerInput> {
         (any::<u8>(), 1..5u64).prop_map(|(node, seq)| PeerInput::Spray { node, seq }),
         (any::<bool>(), any::<bool>(), prop::collection::vec(frameish(), 0..12))
             .prop_map(|(real_room, own_stream, frames)| PeerInput::Batch { real_room, own_stream, frames }),
+        (20..150u32).prop_map(|frames| PeerInput::Flood { frames }),
         prop::collection::vec(any::<u8>(), 0..200).prop_map(PeerInput::Noise),
     ]
 }
@@ -197,6 +200,16 @@ proptest! {
                     relayed_from_bob += pushes.iter().filter(|(c, _)| c.contains(&1)).count() as u64;
                     false
                 }
+                PeerInput::Flood { frames } => {
+                    let mut batch = Vec::new();
+                    voice_chat_engine::audio::append_room_marker(&room.id, &mut batch);
+                    for i in 0..frames {
+                        batch.extend(frame(stream, t as u32 * 1_000 + i, 10));
+                    }
+                    let pushes = n.peer_audio(now, "b.os", &mut batch);
+                    relayed_from_bob += pushes.iter().filter(|(c, _)| c.contains(&1)).count() as u64;
+                    false
+                }
                 PeerInput::Noise(mut bytes) => {
                     let pushes = n.peer_audio(now, "b.os", &mut bytes);
                     relayed_from_bob += pushes.iter().filter(|(c, _)| c.contains(&1)).count() as u64;
@@ -205,12 +218,17 @@ proptest! {
             };
             n.pump();
             n.to_peers.clear();
+            // The owner acknowledges what it got, so flow control holds nothing back.
+            let mut ack = voice_chat_engine::audio::encode_ack(relayed_from_bob as u32).to_vec();
+            let _ = n.binary(now, 1, &mut ack);
             if refused {
                 prop_assert_eq!(n.engine.room_snapshot(&room.id).unwrap().seq, before, "a refused envelope changed the room");
             }
             prop_assert!(n.engine.metrics().peer_links <= cfg.max_peer_links as u64);
         }
         // b.os holds at most one participant: its share is one peer_audio_rate.
+        // (The owner's own acknowledgements are counted in relayed_from_bob only if they were
+        // frames: they are not.)
         let share = cfg.peer_audio_rate.burst as u64 + cfg.peer_audio_rate.per_second as u64 * last / 1000 + 1;
         prop_assert!(relayed_from_bob <= share, "{} relayed, share {}", relayed_from_bob, share);
     }
