@@ -3,7 +3,7 @@
 // meter and the end-to-end tests' probe.
 
 import type { AudioFrame } from '../protocol/frame';
-import { wallMs } from './onset';
+import { AudioClockToWall, wallMs } from './onset';
 import type { PlayoutStats } from './playout';
 import { dominantFrequency } from './spectrum';
 import { Speaker, type DecoderStats } from './speaker';
@@ -59,6 +59,7 @@ export class Playback {
   private playout: Record<number, PlayoutStats> = {};
   private readonly traces = new TraceRing<ReceiveTrace>();
   private ticks = 0;
+  private readonly audioClock = new AudioClockToWall();
 
   private constructor(
     private readonly context: AudioContext,
@@ -72,7 +73,7 @@ export class Playback {
     mixer.port.onmessage = (event) => {
       if (event.data?.type !== 'tick') return;
       if (event.data.stats) this.playout = event.data.stats;
-      this.tick(event.data.rms, event.data.loudForMs);
+      this.tick(event.data.rms, event.data.loudForMs, event.data.endFrame);
     };
   }
 
@@ -103,9 +104,10 @@ export class Playback {
     speaker.receive(frame, performance.now());
   }
 
-  private tick(rms: number, loudForMs: number | null): void {
+  private tick(rms: number, loudForMs: number | null, endFrame: number): void {
     this.ticks++;
-    const atMs = wallMs();
+    // When the tick ended on the audio clock, not when the main thread got to hear of it.
+    const atMs = this.audioClock.observe((endFrame * 1000) / this.context.sampleRate, wallMs());
     this.history.push({ atMs, rms, loudAtMs: loudForMs === null ? null : atMs - loudForMs });
     if (this.history.length > RMS_HISTORY) this.history.shift();
     const now = performance.now();

@@ -2,7 +2,7 @@
 // sender (a tone burst injected into an RTCPeerConnection's track, Opus), the other the receiver
 // (the remote track into a probe worklet that times onsets exactly as the app's mixer does). The
 // bench signals them itself; media goes only through the TURN relay on 127.0.0.1.
-import { wallMs } from '../../../src/audio/onset';
+import { AudioClockToWall, wallMs } from '../../../src/audio/onset';
 import probeUrl from './probe.worklet.ts?worker&url';
 
 interface Tick {
@@ -34,6 +34,7 @@ const params = new URLSearchParams(location.search);
 const turn = params.get('turn') ?? 'turn:127.0.0.1:3478?transport=udp';
 const log = document.getElementById('log')!;
 const context = new AudioContext({ sampleRate: 48000, latencyHint: 'interactive' });
+const audioClock = new AudioClockToWall();
 const pc = new RTCPeerConnection({
   iceServers: [{ urls: turn, username: 'u', credential: 'p' }],
   // Relay only: the only candidates are the TURN server's on 127.0.0.1 (tests stay on loopback).
@@ -59,8 +60,9 @@ async function listen(stream: MediaStream): Promise<void> {
   await element.play().catch(() => {});
   await context.audioWorklet.addModule(probeUrl);
   const probe = new AudioWorkletNode(context, 'webrtc-probe', { numberOfInputs: 1, numberOfOutputs: 0 });
-  probe.port.onmessage = (event: MessageEvent<{ rms: number; loudForMs: number | null }>) => {
-    const atMs = wallMs();
+  probe.port.onmessage = (event: MessageEvent<{ rms: number; loudForMs: number | null; endFrame: number }>) => {
+    // Timed on the audio clock, as the app's mixer ticks are (onset.ts AudioClockToWall).
+    const atMs = audioClock.observe((event.data.endFrame * 1000) / context.sampleRate, wallMs());
     history.push({ atMs, loudAtMs: event.data.loudForMs === null ? null : atMs - event.data.loudForMs });
     if (history.length > 500) history.shift();
   };

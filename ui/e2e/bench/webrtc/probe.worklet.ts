@@ -23,6 +23,7 @@ class ProbeProcessor extends AudioWorkletProcessor {
       this.port.postMessage({
         rms: Math.sqrt(this.energy / this.count),
         loudForMs: this.firstLoud < 0 ? null : ((this.count - this.firstLoud) * 1000) / sampleRate,
+        endFrame: currentFrame + n,
       });
       this.count = 0;
       this.energy = 0;

@@ -1,7 +1,7 @@
 // Runs on the audio thread: one PlayoutBuffer per speaker (jitter decisions and playout in one
 // place, stepped by the audio clock one render quantum at a time), mixed into the output. The
 // main thread only decodes and posts PCM here; what goes back is metering: a tick every 20 ms of
-// audio clock (RMS, loud onset) and every 100 ms each speaker's playout stats.
+// audio clock (RMS, loud onset, the audio clock at the tick's end) and every 100 ms each speaker's playout stats.
 
 import { FRAME_SAMPLES } from '../frameAssembler';
 import { LOUD } from '../onset';
@@ -87,6 +87,8 @@ class MixerProcessor extends AudioWorkletProcessor {
         rms: Math.sqrt(this.tickEnergy / this.tickCount),
         // How long before the end of this tick the output first got loud (ms), or null.
         loudForMs: this.firstLoud < 0 ? null : ((this.tickCount - this.firstLoud) * 1000) / sampleRate,
+        // The audio clock at the end of this tick, so the main thread can time the onset on it.
+        endFrame: currentFrame + out.length,
         stats,
       });
       this.tickEnergy = 0;
