@@ -5,7 +5,8 @@
 //!
 //! - [`Engine::handle`]`(now_ms, input)` for everything that happens outside: a socket opened,
 //!   sent text or binary, or closed ([`Input::Open`], or [`Input::OpenFrom`] with the client's
-//!   address, [`Input::Text`], [`Input::Binary`], [`Input::Close`]); the runtime's list of live sockets ([`Input::LiveSockets`]); a peer
+//!   address, [`Input::Text`], [`Input::Binary`], [`Input::Close`]); the runtime's list of
+//!   live sockets ([`Input::LiveSockets`]); a peer
 //!   node's control request or audio batch ([`Input::PeerControl`], [`Input::PeerAudio`]); the
 //!   outcome of a control request we sent ([`Input::PeerDelivered`], [`Input::PeerSendFailed`]);
 //!   and the timer ([`Input::Timeout`]). `now_ms` is any monotonic millisecond clock.
@@ -97,7 +98,6 @@ pub mod roles;
 pub mod secret;
 pub mod room;
 mod save;
-mod subscribers;
 pub mod seen_window;
 pub mod speaking;
 pub mod text;
