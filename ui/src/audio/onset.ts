@@ -15,29 +15,34 @@ export function wallMs(): number {
   return performance.timeOrigin + performance.now();
 }
 
+/** One tick of output as the main thread heard of it: where the audio clock stood at its end. */
+export interface ClockedTick {
+  /** The audio clock (ms of rendered audio) at the end of the tick. */
+  audioMs: number;
+  /** Wall-clock time the main thread got the tick's message. */
+  arrivedMs: number;
+  /** How long before the tick's end the output first got loud, or null. */
+  loudForMs: number | null;
+}
+
 /**
- * Wall-clock time of moments on an audio clock. The audio thread posts where its clock stands
- * (ms of rendered audio) and the main thread hears it later, by however long it was busy: timing
- * an onset by the arrival of that message would count the main thread's stalls as audio delay.
- * The smallest gap (arrival − audio clock) over the last `window` messages is the offset between
- * the two clocks (the message that waited least); audio moments are mapped with it.
+ * Wall-clock time of the first loud sample at or after `sinceMs`, timed on the audio clock.
+ * The main thread hears of a tick later by however long it was busy, so timing an onset by the
+ * message's arrival would count main-thread stalls as audio delay. The audio clock is mapped to
+ * the wall clock with the smallest gap (arrival − audio clock) among the loud tick and the
+ * `settleTicks` after it: the message that waited least. Only later ticks count, because a
+ * clock that fell behind under load (a fake device skips the time it missed) never catches up,
+ * so earlier gaps would make the onset look early. Null until those later ticks are here.
  */
-export class AudioClockToWall {
-  private readonly gaps: number[] = [];
-
-  constructor(private readonly window = 250) {}
-
-  /** A message posted at `audioMs` on the audio clock arrived at `arrivedWallMs`; returns the wall time of `audioMs`. */
-  observe(audioMs: number, arrivedWallMs: number): number {
-    this.gaps.push(arrivedWallMs - audioMs);
-    if (this.gaps.length > this.window) this.gaps.shift();
-    return audioMs + this.offset();
+export function firstLoudOnAudioClock(ticks: readonly ClockedTick[], sinceMs: number, settleTicks = 10): number | null {
+  for (let k = 0; k < ticks.length; k++) {
+    const loudForMs = ticks[k].loudForMs;
+    if (loudForMs === null) continue;
+    if (k + settleTicks >= ticks.length) return null;
+    let gap = Infinity;
+    for (let j = k; j <= k + settleTicks; j++) gap = Math.min(gap, ticks[j].arrivedMs - ticks[j].audioMs);
+    const loudAt = ticks[k].audioMs + gap - loudForMs;
+    if (loudAt >= sinceMs) return loudAt;
   }
-
-  /** Wall time minus audio clock, as small as seen lately. */
-  offset(): number {
-    let min = Infinity;
-    for (const g of this.gaps) min = Math.min(min, g);
-    return min;
-  }
+  return null;
 }

@@ -3,7 +3,7 @@
 // meter and the end-to-end tests' probe.
 
 import type { AudioFrame } from '../protocol/frame';
-import { AudioClockToWall, wallMs } from './onset';
+import { type ClockedTick, firstLoudOnAudioClock, wallMs } from './onset';
 import type { PlayoutStats } from './playout';
 import { dominantFrequency } from './spectrum';
 import { Speaker, type DecoderStats } from './speaker';
@@ -59,7 +59,8 @@ export class Playback {
   private playout: Record<number, PlayoutStats> = {};
   private readonly traces = new TraceRing<ReceiveTrace>();
   private ticks = 0;
-  private readonly audioClock = new AudioClockToWall();
+  /** The same ticks, with where the audio clock stood, for onset timing. */
+  private readonly clocked: ClockedTick[] = [];
 
   private constructor(
     private readonly context: AudioContext,
@@ -106,8 +107,9 @@ export class Playback {
 
   private tick(rms: number, loudForMs: number | null, endFrame: number): void {
     this.ticks++;
-    // When the tick ended on the audio clock, not when the main thread got to hear of it.
-    const atMs = this.audioClock.observe((endFrame * 1000) / this.context.sampleRate, wallMs());
+    const atMs = wallMs();
+    this.clocked.push({ audioMs: (endFrame * 1000) / this.context.sampleRate, arrivedMs: atMs, loudForMs });
+    if (this.clocked.length > RMS_HISTORY) this.clocked.shift();
     this.history.push({ atMs, rms, loudAtMs: loudForMs === null ? null : atMs - loudForMs });
     if (this.history.length > RMS_HISTORY) this.history.shift();
     const now = performance.now();
@@ -174,13 +176,14 @@ export class Playback {
   }
 
   /**
-   * Wall-clock time the output first went loud at or after `sinceMs`, plus the context's own
-   * output latency (what is still between the mixer and the speaker); null if it has not.
+   * Wall-clock time the mixer first played a loud sample at or after `sinceMs`, timed on the
+   * audio clock (onset.ts firstLoudOnAudioClock; known 200 ms of ticks later), plus the
+   * context's own output latency (what is still between the mixer and the speaker); null if
+   * it has not (yet).
    */
   firstLoudAfter(sinceMs: number): number | null {
-    const tick = this.history.find((t) => t.loudAtMs !== null && t.loudAtMs >= sinceMs);
-    if (!tick) return null;
-    return tick.loudAtMs! + this.outputLatencyMs();
+    const loudAt = firstLoudOnAudioClock(this.clocked, sinceMs);
+    return loudAt === null ? null : loudAt + this.outputLatencyMs();
   }
 
   outputLatencyMs(): number {

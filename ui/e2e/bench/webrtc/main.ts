@@ -2,13 +2,8 @@
 // sender (a tone burst injected into an RTCPeerConnection's track, Opus), the other the receiver
 // (the remote track into a probe worklet that times onsets exactly as the app's mixer does). The
 // bench signals them itself; media goes only through the TURN relay on 127.0.0.1.
-import { AudioClockToWall, wallMs } from '../../../src/audio/onset';
+import { type ClockedTick, firstLoudOnAudioClock, wallMs } from '../../../src/audio/onset';
 import probeUrl from './probe.worklet.ts?worker&url';
-
-interface Tick {
-  atMs: number;
-  loudAtMs: number | null;
-}
 
 interface Anchor {
   ready: boolean;
@@ -34,13 +29,12 @@ const params = new URLSearchParams(location.search);
 const turn = params.get('turn') ?? 'turn:127.0.0.1:3478?transport=udp';
 const log = document.getElementById('log')!;
 const context = new AudioContext({ sampleRate: 48000, latencyHint: 'interactive' });
-const audioClock = new AudioClockToWall();
 const pc = new RTCPeerConnection({
   iceServers: [{ urls: turn, username: 'u', credential: 'p' }],
   // Relay only: the only candidates are the TURN server's on 127.0.0.1 (tests stay on loopback).
   iceTransportPolicy: 'relay',
 });
-const history: Tick[] = [];
+const history: ClockedTick[] = [];
 let destination: MediaStreamAudioDestinationNode | null = null;
 
 async function gathered(): Promise<RTCSessionDescriptionInit> {
@@ -61,9 +55,8 @@ async function listen(stream: MediaStream): Promise<void> {
   await context.audioWorklet.addModule(probeUrl);
   const probe = new AudioWorkletNode(context, 'webrtc-probe', { numberOfInputs: 1, numberOfOutputs: 0 });
   probe.port.onmessage = (event: MessageEvent<{ rms: number; loudForMs: number | null; endFrame: number }>) => {
-    // Timed on the audio clock, as the app's mixer ticks are (onset.ts AudioClockToWall).
-    const atMs = audioClock.observe((event.data.endFrame * 1000) / context.sampleRate, wallMs());
-    history.push({ atMs, loudAtMs: event.data.loudForMs === null ? null : atMs - event.data.loudForMs });
+    // Timed on the audio clock, as the app's mixer ticks are (onset.ts firstLoudOnAudioClock).
+    history.push({ audioMs: (event.data.endFrame * 1000) / context.sampleRate, arrivedMs: wallMs(), loudForMs: event.data.loudForMs });
     if (history.length > 500) history.shift();
   };
   context.createMediaStreamSource(stream).connect(probe);
@@ -107,8 +100,8 @@ window.__anchor = {
     return startedAt;
   },
   firstLoudAfter(sinceMs) {
-    const tick = history.find((t) => t.loudAtMs !== null && t.loudAtMs >= sinceMs);
-    return tick ? tick.loudAtMs! + this.outputLatencyMs() : null;
+    const loudAt = firstLoudOnAudioClock(history, sinceMs);
+    return loudAt === null ? null : loudAt + this.outputLatencyMs();
   },
   outputLatencyMs() {
     const c = context as AudioContext & { outputLatency?: number };
