@@ -39,7 +39,7 @@ export function joinFailureText(code: string): JoinFailureText {
     case 'name_taken':
       return { title: 'That name is taken in this room', hint: 'Pick another display name.', retry: true };
     case 'invalid_name':
-      return { title: 'That display name cannot be used', hint: 'Use 1 to 32 characters.', retry: true };
+      return { title: 'That display name cannot be used', hint: 'Use 1 to 32 characters, without control or text-direction characters.', retry: true };
     case 'host_unreachable':
       return {
         title: 'The node hosting this room does not answer',
