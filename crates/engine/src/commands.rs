@@ -92,7 +92,8 @@ impl Engine {
         let mute = matches!(msg, ClientMsg::Mute { .. });
         match msg {
             ClientMsg::Join { .. } => return Err(EngineError::new(ErrorCode::AlreadyJoined)),
-            ClientMsg::Ping { .. } | ClientMsg::Sync { .. } => {}
+            // Subscriptions are kept at the socket's own node (a peer forwarding one changes nothing here).
+            ClientMsg::Ping { .. } | ClientMsg::Sync { .. } | ClientMsg::Subscribe { .. } | ClientMsg::Unsubscribe { .. } => {}
             ClientMsg::Leave {} => {
                 let i = me(actor)?;
                 let pid = room.participants[i].id.clone();

@@ -10,6 +10,8 @@ use crate::peer_links::PeerLinks;
 use crate::protocol::{Event, Presence, ServerMsg};
 use crate::room::{Notice, Room};
 use crate::save::SaveSchedule;
+use crate::subscribers::{event_topic, presence_topic, Subscribers};
+use crate::topics::Topic;
 use crate::ConnId;
 
 pub(crate) struct Effects {
@@ -17,11 +19,19 @@ pub(crate) struct Effects {
     pub peers: PeerLinks,
     pub metrics: Metrics,
     pub save: SaveSchedule,
+    /// What each socket subscribed to: room pushes go only to sockets that want them.
+    pub subs: Subscribers,
 }
 
 impl Effects {
     pub fn send(&mut self, conns: Vec<ConnId>, msg: ServerMsg) {
         self.queue.text(conns, msg);
+    }
+
+    /// Sends a push of `topic` to those of a room's sockets `conns` that want it.
+    pub fn send_topic(&mut self, mut conns: Vec<ConnId>, topic: &Topic<'_>, msg: ServerMsg) {
+        self.subs.retain_wanting(&mut conns, topic);
+        self.send(conns, msg);
     }
 
     pub fn send_one(&mut self, conn: ConnId, msg: ServerMsg) {
@@ -52,11 +62,12 @@ impl Effects {
         self.save.changed();
     }
 
-    /// Sends a room event to everyone in the room: local sockets and each reachable peer once.
+    /// Sends a room event to everyone in the room: local sockets that subscribed to its topic
+    /// and each reachable peer once.
     pub fn emit(&mut self, room: &mut Room, now: u64, event: Event) {
         let logged = room.log.append(event).clone();
         let msg = ServerMsg::Event { room: room.id.clone(), seq: logged.seq, event: logged.event.clone() };
-        self.send(room.local_conns(), msg);
+        self.send_topic(room.local_conns(), &event_topic(&room.id, &logged.event), msg);
         for node in room.peer_nodes() {
             if self.reachable(&node) {
                 self.send_peer(&node, now, PeerMsg::Event { room: room.id.clone(), event: logged.clone() });
@@ -76,7 +87,7 @@ impl Effects {
     }
 
     pub fn announce(&mut self, room: &Room, now: u64, event: Presence) {
-        self.send(room.local_conns(), ServerMsg::Presence { room: room.id.clone(), event: event.clone() });
+        self.send_topic(room.local_conns(), &presence_topic(&room.id, &event), ServerMsg::Presence { room: room.id.clone(), event: event.clone() });
         for node in room.peer_nodes() {
             if self.reachable(&node) {
                 self.send_peer(&node, now, PeerMsg::Presence { room: room.id.clone(), event: event.clone() });

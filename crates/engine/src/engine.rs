@@ -17,6 +17,7 @@ use crate::protocol::{decode_client, ClientMsg, ServerMsg, Snapshot};
 use crate::room::{Location, Room};
 use crate::save::{SaveNow, SaveSchedule};
 use crate::speaking::SpeakingParams;
+use crate::subscribers::Subscribers;
 use crate::timers::{Timer, Timers};
 use crate::ConnId;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -151,6 +152,11 @@ impl Engine {
         let now = self.clock;
         if let Some(c) = self.conns.get_mut(&conn) {
             c.unjoined_since = if membership.is_some() { None } else { Some(c.unjoined_since.unwrap_or(now)) };
+            let room = match &membership {
+                Some(Membership::Local { room, .. } | Membership::Remote { room, .. }) => Some(room.as_str()),
+                None => None,
+            };
+            self.out.subs.set_room(conn, room);
             c.membership = membership;
             if c.unjoined_since.is_some() {
                 self.timers.arm(Timer::JoinDeadline, now + self.cfg.join_deadline_ms);
@@ -184,6 +190,7 @@ impl Engine {
                 peers: PeerLinks::new(session, cfg.peer_rate, cfg.new_peer_rate, retry),
                 metrics: Metrics::default(),
                 save: SaveSchedule::new(cfg.save_interval_ms),
+                subs: Subscribers::default(),
             },
             cfg,
             our_node: our_node.to_string(),
@@ -463,6 +470,7 @@ impl Engine {
                 addr,
             },
         );
+        self.out.subs.open(conn);
         true
     }
 
@@ -612,6 +620,7 @@ impl Engine {
     /// resumes or the presence timeout removes it.
     fn close(&mut self, now_ms: u64, conn: ConnId) {
         let Some(c) = self.conns.remove(&conn) else { return };
+        self.out.subs.close(conn);
         match c.membership {
             Some(Membership::Local { room, stream }) => self.detach_local(now_ms, &room, stream, conn),
             Some(Membership::Remote { host, room }) => self.proxy_detach(now_ms, &host, &room, conn),
@@ -690,6 +699,18 @@ impl Engine {
                     }
                     None => self.join_local(now_ms, conn, kind, room, name, invite, resume),
                 }
+            }
+            ClientMsg::Subscribe { pattern } => {
+                self.touch_participant(now_ms, &membership);
+                let confirmed = self.out.subs.subscribe(conn, &pattern)?;
+                self.out.send_one(conn, ServerMsg::Subscribed { pattern: confirmed.pattern, topics: confirmed.topics });
+                Ok(())
+            }
+            ClientMsg::Unsubscribe { pattern } => {
+                self.touch_participant(now_ms, &membership);
+                self.out.subs.unsubscribe(conn, &pattern)?;
+                self.out.send_one(conn, ServerMsg::Unsubscribed { pattern });
+                Ok(())
             }
             other => match membership {
                 None => Err(EngineError::new(ErrorCode::NotJoined)),

@@ -60,6 +60,10 @@ pub enum ErrorCode {
     TooManyBans,
     #[error("no such ban")]
     BanNotFound,
+    #[error("invalid subscription pattern")]
+    InvalidPattern,
+    #[error("too many subscriptions on this connection")]
+    TooManySubscriptions,
 }
 
 /// A refused request: code plus human text. Returned by the HTTP-style commands and sent as
@@ -86,7 +90,7 @@ impl EngineError {
         match self.code {
             RoomNotFound | ParticipantNotFound | BanNotFound => 404,
             Forbidden | NotMember | BadInvite | GuestsNotAllowed | Banned => 403,
-            RateLimited | TooManyRooms | TooManyConnections | TooManyBans => 429,
+            RateLimited | TooManyRooms | TooManyConnections | TooManyBans | TooManySubscriptions => 429,
             RoomFull | NameTaken | HandNotRaised | AlreadyJoined => 409,
             TooLarge => 413,
             HostUnreachable => 502,

@@ -98,6 +98,7 @@ pub mod roles;
 pub mod secret;
 pub mod room;
 mod save;
+mod subscribers;
 pub mod seen_window;
 pub mod speaking;
 pub mod text;

@@ -230,9 +230,13 @@ pub enum ClientMsg {
     UpdateSettings { settings: SettingsPatch },
     CloseRoom {},
     ClearChat {},
+    /// Add the topics a pattern matches (docs/protocol.md, "Subscriptions").
+    Subscribe { pattern: String },
+    /// Remove the topics a pattern matches.
+    Unsubscribe { pattern: String },
 }
 
-pub const CLIENT_TYPES: [&str; 23] = [
+pub const CLIENT_TYPES: [&str; 25] = [
     "join",
     "leave",
     "ping",
@@ -256,6 +260,8 @@ pub const CLIENT_TYPES: [&str; 23] = [
     "update_settings",
     "close_room",
     "clear_chat",
+    "subscribe",
+    "unsubscribe",
 ];
 
 /// A decoded client message with its envelope fields.
@@ -355,6 +361,10 @@ pub enum ServerMsg {
     Bans { room: RoomId, bans: Vec<BanEntry> },
     /// Answer to `rotate_invite`: the new invite token, to the requester only.
     Invite { room: RoomId, invite: String },
+    /// Answer to `subscribe`: the topics of the socket's room the pattern matches.
+    Subscribed { pattern: String, topics: Vec<String> },
+    /// Answer to `unsubscribe`.
+    Unsubscribed { pattern: String },
     Error {
         code: ErrorCode,
         message: String,

@@ -217,7 +217,8 @@ impl Engine {
         let excess = mirror.chat.len().saturating_sub(self.cfg.chat_history);
         mirror.chat.drain(..excess);
         let conns = self.proxy_conns(host, room);
-        self.out.send(conns, ServerMsg::Event { room: room.to_string(), seq: logged.seq, event: logged.event.clone() });
+        let topic = crate::subscribers::event_topic(room, &logged.event);
+        self.out.send_topic(conns, &topic, ServerMsg::Event { room: room.to_string(), seq: logged.seq, event: logged.event.clone() });
         match &logged.event {
             Event::Left { participant, reason } => {
                 let close = matches!(reason, LeaveReason::Kicked | LeaveReason::Banned);
@@ -386,7 +387,8 @@ impl Engine {
             }
             PeerMsg::Presence { room, event } => {
                 let conns = self.proxy_conns(from, &room);
-                self.out.send(conns, ServerMsg::Presence { room, event });
+                let topic = crate::subscribers::presence_topic(&room, &event);
+                self.out.send_topic(conns, &topic, ServerMsg::Presence { room: room.clone(), event });
             }
             PeerMsg::Snapshot { room, snapshot } => {
                 let Some(proxy) = self.proxies.get_mut(from).and_then(|r| r.get_mut(&room)) else { return };

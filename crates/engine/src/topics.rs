@@ -4,12 +4,14 @@
 //! - [`pattern`]: subscription patterns over those names, with `*` (exactly one segment) and a
 //!   trailing `**` (one or more segments), and their validation.
 //! - [`access`]: who may see which topic, decided per topic (never per pattern).
-//! - [`subscriptions`]: one connection's set of patterns (at most [`MAX_SUBSCRIPTIONS`]),
-//!   `wants` / `delivers` for a topic, and the audio filter resolved from the patterns when they
-//!   change, so the relay asks one allocation-free question per frame.
+//! - [`subscriptions`]: one connection's set of wanted topics (subscribe adds what a pattern
+//!   matches, unsubscribe removes it; at most [`MAX_SUBSCRIPTIONS`] rules), `wants` /
+//!   `delivers` for a topic, and the audio filter resolved from the rules when they change, so
+//!   a relay can ask one allocation-free question per frame.
 //!
 //! Nothing here knows about sockets or rooms' state: the engine says who a connection is
-//! ([`Viewer`]) and which topics exist now, and gets answers.
+//! ([`Viewer`]) and which topics exist now, and gets answers. What the engine wires of it is in
+//! `crate::subscribers` (docs/protocol.md, "Subscriptions").
 
 pub mod access;
 pub mod pattern;
@@ -27,7 +29,7 @@ pub const MAX_NAME_LEN: usize = 128;
 pub const MAX_SEGMENTS: usize = 8;
 /// Longest segment, in bytes (room ids are 22).
 pub const MAX_SEGMENT_LEN: usize = 64;
-/// Most patterns one connection may hold (a join's `room.<id>.**` counts as one).
+/// Most subscription rules one connection may hold (a join's `room.<id>.**` counts as one).
 pub const MAX_SUBSCRIPTIONS: usize = 32;
 
 /// A character allowed in a literal segment: the URL-safe base64 alphabet of ids
