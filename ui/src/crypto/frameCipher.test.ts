@@ -1,0 +1,252 @@
+import { describe, expect, it } from 'vitest';
+import { FrameError, HEADER_LEN, MAX_FRAME_LEN, decodeAudioFrame, encodeAudioFrame, type AudioFrame } from '../protocol/frame';
+import { toHex } from './bytes';
+import {
+  FrameCipherError,
+  FrameDecryptor,
+  FrameEncryptor,
+  MAX_OVERHEAD,
+  deriveSessionKeys,
+  frameAad,
+  frameOverhead,
+} from './frameCipher';
+import { makeKid, makeNonce, MAX_CTR } from './nonce';
+import { roomKey, type RoomKey } from './roomKey';
+import { decodeSframeHeader } from './sframeHeader';
+
+const secret = (seed: number) => Uint8Array.from({ length: 32 }, (_, i) => (seed * 31 + i * 7) & 0xff);
+const ROOM = roomKey(3, secret(1));
+const ALICE = 'alice@node-a.os#1';
+
+function frame(seq: number, payload: Uint8Array = Uint8Array.from({ length: 40 }, (_, i) => (seq + i) & 0xff)): AudioFrame {
+  return { flags: seq === 0 ? 3 : 1, streamId: 7, sequence: seq, timestamp: seq * 960, level: 30, payload };
+}
+
+async function rejection(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof FrameCipherError || e instanceof FrameError) return e.code;
+    throw e;
+  }
+  return 'accepted';
+}
+
+describe('frame cipher round trip', () => {
+  it('decrypts what it encrypts, header fields and payload intact, for payloads 0..max bytes', async () => {
+    const enc = new FrameEncryptor(ROOM, ALICE);
+    const dec = new FrameDecryptor([ROOM]);
+    const maxPayload = MAX_FRAME_LEN - HEADER_LEN - MAX_OVERHEAD;
+    for (const len of [0, 1, 3, 80, 160, 1000, maxPayload]) {
+      const f = frame(len, Uint8Array.from({ length: len }, (_, i) => (i * 13) & 0xff));
+      const wire = await enc.encrypt(f);
+      // The clear header is still a valid frame header for the relay, payload length included.
+      const asRelaySeesIt = decodeAudioFrame(wire);
+      expect({ ...asRelaySeesIt, payload: undefined }).toEqual({ ...f, payload: undefined });
+      expect(toHex(asRelaySeesIt.payload)).not.toContain(toHex(f.payload.subarray(0, 16)) || 'never');
+      const back = await dec.decrypt(wire, ALICE);
+      expect(back).toEqual(f);
+    }
+  });
+
+  it('refuses a payload that would not fit one frame once encrypted', async () => {
+    const enc = new FrameEncryptor(ROOM, ALICE);
+    const tooBig = MAX_FRAME_LEN - HEADER_LEN - MAX_OVERHEAD + 1;
+    // CTR 0 costs 14 bytes, so 1 byte over the worst case still fits; 3 over cannot.
+    expect(await rejection(enc.encrypt(frame(0, new Uint8Array(tooBig + 2))))).toBe('too_large');
+  });
+
+  it('keeps every counter distinct under concurrent encrypt calls', async () => {
+    const enc = new FrameEncryptor(ROOM, ALICE);
+    const wires = await Promise.all(Array.from({ length: 200 }, (_, i) => enc.encrypt(frame(i))));
+    const ctrs = new Set(wires.map((w) => decodeSframeHeader(w.subarray(HEADER_LEN)).ctr));
+    expect(ctrs.size).toBe(200);
+    const dec = new FrameDecryptor([ROOM]);
+    for (const [i, w] of wires.entries()) expect((await dec.decrypt(w, ALICE)).sequence).toBe(i);
+  });
+});
+
+describe('what is authenticated', () => {
+  it('the AAD copy zeroes exactly the stream id (bytes 2 and 3) of the clear header', () => {
+    const header = encodeAudioFrame(frame(5)).subarray(0, HEADER_LEN);
+    const sh = new Uint8Array([0x80 | 0x40, 1, 2, 3, 4, 5]);
+    const base = toHex(frameAad(header, sh));
+    const changed: number[] = [];
+    for (let i = 0; i < HEADER_LEN; i++) {
+      const h = new Uint8Array(header);
+      h[i] ^= 0x01;
+      if (toHex(frameAad(h, sh)) !== base) changed.push(i);
+    }
+    expect(changed).toEqual([0, 1, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
+    expect(toHex(frameAad(header, sh)).startsWith(toHex(sh))).toBe(true);
+  });
+
+  it('a tampered clear-header byte is rejected, for every byte but the stream id', async () => {
+    const wire = await new FrameEncryptor(ROOM, ALICE).encrypt(frame(9));
+    const dec = new FrameDecryptor([ROOM]);
+    const results: Record<number, string> = {};
+    for (let i = 0; i < HEADER_LEN; i++) {
+      if (i === 2 || i === 3) continue;
+      const bad = new Uint8Array(wire);
+      bad[i] ^= 0x01; // keeps flags, level and sequence/timestamp valid, so those reach the tag check
+      results[i] = await rejection(dec.decrypt(bad, ALICE));
+    }
+    expect(results).toEqual({
+      0: 'wrong_kind', // the frame codec refuses these before the cipher runs
+      1: 'auth_failed', // VOICE flag
+      4: 'auth_failed', 5: 'auth_failed', 6: 'auth_failed', 7: 'auth_failed', // sequence
+      8: 'auth_failed', 9: 'auth_failed', 10: 'auth_failed', 11: 'auth_failed', // timestamp
+      12: 'auth_failed', // level
+      13: 'reserved_byte',
+      14: 'length_mismatch', 15: 'length_mismatch',
+    });
+  });
+
+  it('a tampered SFrame header, ciphertext or tag byte is rejected (every byte after the clear header)', async () => {
+    const wire = await new FrameEncryptor(ROOM, ALICE).encrypt(frame(9));
+    const dec = new FrameDecryptor([ROOM]);
+    for (let i = HEADER_LEN; i < wire.length; i++) {
+      const bad = new Uint8Array(wire);
+      bad[i] ^= 0x01;
+      expect([i, await rejection(dec.decrypt(bad, ALICE))]).toSatisfy(
+        ([, code]) => code === 'auth_failed' || code === 'unknown_key' || code === 'bad_sframe_header',
+      );
+    }
+    // Flipping bits of the ciphertext and tag specifically fails the tag check.
+    const sh = decodeSframeHeader(wire.subarray(HEADER_LEN));
+    for (let i = HEADER_LEN + sh.length; i < wire.length; i++) {
+      const bad = new Uint8Array(wire);
+      bad[i] ^= 0x80;
+      expect(await rejection(dec.decrypt(bad, ALICE))).toBe('auth_failed');
+    }
+  });
+
+  it('a stream id rewritten by the relay still decrypts, to the rewritten id', async () => {
+    const f = frame(4);
+    const wire = await new FrameEncryptor(ROOM, ALICE).encrypt(f);
+    for (const stream of [0, 1, 0x1234, 0xffff]) {
+      const relayed = new Uint8Array(wire);
+      new DataView(relayed.buffer).setUint16(2, stream);
+      expect(await new FrameDecryptor([ROOM]).decrypt(relayed, ALICE)).toEqual({ ...f, streamId: stream });
+    }
+  });
+
+  it('a clear (unencrypted) frame is rejected, never played', async () => {
+    const dec = new FrameDecryptor([ROOM]);
+    expect(await rejection(dec.decrypt(encodeAudioFrame(frame(1, new Uint8Array([0xf8, 0xff, 0xfe]))), ALICE))).toBe('bad_sframe_header');
+    expect(await rejection(dec.decrypt(encodeAudioFrame(frame(1)), ALICE))).not.toBe('accepted');
+  });
+});
+
+describe('keys', () => {
+  it('a wrong room key, a wrong sender or an unknown epoch is rejected', async () => {
+    const wire = await new FrameEncryptor(ROOM, ALICE).encrypt(frame(1));
+    expect(await rejection(new FrameDecryptor([roomKey(3, secret(2))]).decrypt(wire, ALICE))).toBe('auth_failed');
+    expect(await rejection(new FrameDecryptor([ROOM]).decrypt(wire, 'bob@node-b.os#2'))).toBe('auth_failed');
+    expect(await rejection(new FrameDecryptor([roomKey(4, secret(1))]).decrypt(wire, ALICE))).toBe('unknown_key');
+    expect(await rejection(new FrameDecryptor([]).decrypt(wire, ALICE))).toBe('unknown_key');
+  });
+
+  it('frames name their key epoch: old and new keys both decrypt across a rotation, until the old one is forgotten', async () => {
+    const next = roomKey(4, secret(9));
+    const before = await new FrameEncryptor(ROOM, ALICE).encrypt(frame(1));
+    const after = await new FrameEncryptor(next, ALICE).encrypt(frame(2));
+    const dec = new FrameDecryptor([ROOM]);
+    dec.setRoomKey(next);
+    expect((await dec.decrypt(before, ALICE)).sequence).toBe(1);
+    expect((await dec.decrypt(after, ALICE)).sequence).toBe(2);
+    dec.forgetEpoch(3);
+    expect(await rejection(dec.decrypt(before, ALICE))).toBe('unknown_key');
+    // A removed participant holding only the old key cannot read frames sent after the rotation.
+    expect(await rejection(new FrameDecryptor([ROOM]).decrypt(after, ALICE))).toBe('unknown_key');
+    expect(await rejection(new FrameDecryptor([roomKey(4, secret(1))]).decrypt(after, ALICE))).toBe('auth_failed');
+  });
+});
+
+describe('no (key, nonce) pair is ever used twice', () => {
+  /** Runs frames through encryptors, returning one "(kid)/(nonce)" string per frame sent. */
+  async function pairs(encryptors: [FrameEncryptor, number][], room: RoomKey, sender: string): Promise<string[]> {
+    const out: string[] = [];
+    const salts = new Map<bigint, Uint8Array>();
+    for (const [enc, frames] of encryptors) {
+      for (let i = 0; i < frames; i++) {
+        const wire = await enc.encrypt(frame(i)); // sequence restarts at 0 each time, like a reset
+        const { kid, ctr } = decodeSframeHeader(wire.subarray(HEADER_LEN));
+        if (!salts.has(kid)) salts.set(kid, (await deriveSessionKeys(room, sender, kid)).salt);
+        out.push(`${kid}/${toHex(makeNonce(salts.get(kid)!, ctr))}`);
+      }
+    }
+    return out;
+  }
+
+  it('across counter roll-over, reconnects and stream resets, even when the random source repeats itself', async () => {
+    const room = roomKey(200, secret(5));
+    // A bad random source: each value comes up twice, and the first value again later.
+    let n = 0;
+    const repeating = () => [7, 7, 8, 8, 9, 9, 7, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15, 16][n++ % 20];
+    const opts = { random: repeating, maxCtr: 255 }; // 256 frames per session to force roll-overs
+    const seen = await pairs(
+      [
+        [new FrameEncryptor(room, ALICE, opts), 700], // first join: 3 sessions
+        [new FrameEncryptor(room, ALICE, opts), 600], // reconnect + resume: a new encryptor
+        [new FrameEncryptor(room, ALICE, opts), 10], // stream reset
+        [new FrameEncryptor(room, ALICE, opts), 300], // another reconnect
+      ],
+      room,
+      ALICE,
+    );
+    expect(seen.length).toBe(1610);
+    expect(new Set(seen).size).toBe(1610);
+    // Each frame's nonce alone is unique too, not only the (kid, nonce) pair.
+    expect(new Set(seen.map((s) => s.split('/')[1])).size).toBe(1610);
+    const kids = new Set(seen.map((s) => s.split('/')[0]));
+    expect(kids.size).toBe(3 + 3 + 1 + 2);
+  });
+
+  it('with the real random source, every new encryptor starts a new KID', async () => {
+    const kids = new Set(Array.from({ length: 50 }, () => new FrameEncryptor(ROOM, ALICE).kid));
+    expect(kids.size).toBe(50);
+  });
+
+  it('a random source that only repeats is refused rather than reusing a KID', () => {
+    const room = roomKey(1, secret(77));
+    new FrameEncryptor(room, ALICE, { random: () => 42 });
+    expect(() => new FrameEncryptor(room, ALICE, { random: () => 42 })).toThrow(/no unused KID/);
+    // A different sender derives a different key, so the same session number is fine for it.
+    expect(new FrameEncryptor(room, 'bob', { random: () => 42 }).kid).toBe(makeKid(1, 42));
+  });
+});
+
+describe('overhead on the wire', () => {
+  it('is at most 16 bytes per frame: measured on real frames at the largest KID, across a roll-over', async () => {
+    const room = roomKey(255, secret(3));
+    let draws = 0;
+    const enc = new FrameEncryptor(room, ALICE, { random: () => 0xffffffff - draws++, maxCtr: 1023 });
+    const payload = new Uint8Array(60);
+    const bySize = new Map<number, number>();
+    for (let i = 0; i < 1024 + 300; i++) {
+      const wire = await enc.encrypt(frame(i, payload));
+      const { kid, ctr } = decodeSframeHeader(wire.subarray(HEADER_LEN));
+      const overhead = wire.length - HEADER_LEN - payload.length;
+      expect(overhead).toBe(frameOverhead(kid, ctr));
+      bySize.set(overhead, (bySize.get(overhead) ?? 0) + 1);
+    }
+    console.log('frame overhead, bytes → frames (two sessions, CTR 0..1023 then 0..299):', Object.fromEntries(bySize));
+    // CTR 0..7 → 14 bytes, 8..255 → 15, 256.. → 16, and after the roll-over back to 14.
+    expect(Object.fromEntries(bySize)).toEqual({ 14: 16, 15: 496, 16: 768 + 44 });
+    expect(Math.max(...bySize.keys())).toBeLessThanOrEqual(MAX_OVERHEAD);
+  });
+
+  it('frameOverhead gives the same numbers for every epoch and session extreme', () => {
+    for (const epoch of [0, 1, 255]) {
+      for (const session of [0, 1, 0xff, 0x1000000, 0xffffffff]) {
+        for (const ctr of [0n, 7n, 8n, 255n, 256n, BigInt(MAX_CTR)]) {
+          expect(frameOverhead(makeKid(epoch, session), ctr)).toBeLessThanOrEqual(MAX_OVERHEAD);
+        }
+      }
+    }
+    expect(frameOverhead(makeKid(255, 0xffffffff), BigInt(MAX_CTR))).toBe(16);
+    expect(frameOverhead(makeKid(255, 0xffffffff), 0n)).toBe(14);
+    expect(frameOverhead(makeKid(255, 0xffffffff), BigInt(MAX_CTR) + 1n)).toBe(17); // why CTR stops at 2^16 − 1
+  });
+});

@@ -1,0 +1,217 @@
+// The audio frame cipher: SFrame (RFC 9605) inside our binary audio frame.
+//
+// Wire layout of an encrypted frame (docs/protocol.md's frame, payload replaced):
+//
+//   0..16   clear header: kind, flags, stream id, sequence, timestamp, level, reserved,
+//           payload length (= everything after the header, as for a clear frame)
+//   16..    SFrame header: config byte, KID (≤ 5 bytes), CTR (≤ 2 bytes)
+//   ..      AES-128-CTR ciphertext of the Opus packet (same length as the packet)
+//   last 8  truncated HMAC-SHA256 tag
+//
+// The relay needs no change: it reads the clear header as today and rewrites only the stream id.
+//
+// Authenticated (AAD = SFrame header ‖ clear header with bytes 2..3 zeroed, RFC 9605's
+// "header + metadata"): every byte of the clear header except the stream id (bytes 2 and 3),
+// i.e. kind (0), flags (1), sequence (4..8), timestamp (8..12), level (12), reserved (13) and
+// payload length (14..16), plus the whole SFrame header. The stream id is left out because the
+// relay overwrites it with the authoritative one; which sender a frame is from is instead bound by
+// the sender id in the key derivation (a frame filed under the wrong sender fails to decrypt).
+// Not authenticated: the stream id, and nothing else.
+//
+// Overhead per frame: 1 + KID bytes + CTR bytes + 8. With the epoch in KID bits 32..40 the KID
+// is 5 bytes (4 when the epoch is 0 and fewer in the rare case of a small random session), so
+// CTR 0..7 → 14 bytes, 8..255 → 15, 256..65535 → 16. Never more than 16 (MAX_OVERHEAD).
+
+import { HEADER_LEN, decodeAudioFrame, encodeAudioFrame, type AudioFrame } from '../protocol/frame';
+import { concat, type Bytes } from './bytes';
+import { importAeadKeys, open, seal, type AeadKeys } from './ctrHmac';
+import { deriveKeySalt, deriveSenderBaseKey, NT } from './kdf';
+import { claimKid, kidEpoch, makeKid, makeNonce, MAX_CTR, randomSession } from './nonce';
+import { keyScope, type RoomKey } from './roomKey';
+import { decodeSframeHeader, encodeSframeHeader, sframeHeaderLength } from './sframeHeader';
+
+export const MAX_OVERHEAD = 16;
+/** Bytes of the clear header the relay rewrites, hence zeroed in the AAD copy. */
+export const UNAUTHENTICATED_HEADER_BYTES = [2, 3] as const;
+
+export class FrameCipherError extends Error {
+  constructor(
+    readonly code: 'bad_sframe_header' | 'unknown_key' | 'auth_failed',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'FrameCipherError';
+  }
+}
+
+/** The AAD for a frame: SFrame header, then the 16-byte clear header with the stream id zeroed. */
+export function frameAad(clearHeader: Uint8Array, sframeHeader: Uint8Array): Bytes {
+  if (clearHeader.length !== HEADER_LEN) throw new RangeError(`clear header must be ${HEADER_LEN} bytes`);
+  const metadata = new Uint8Array(clearHeader);
+  for (const i of UNAUTHENTICATED_HEADER_BYTES) metadata[i] = 0;
+  return concat(sframeHeader, metadata);
+}
+
+export interface SessionKeys {
+  kid: bigint;
+  aead: AeadKeys;
+  salt: Bytes;
+}
+
+/** Keys for (room key, sender, KID): sender base key, then RFC 9605 derive_key_salt. */
+export async function deriveSessionKeys(room: RoomKey, senderId: string, kid: bigint): Promise<SessionKeys> {
+  const base = await deriveSenderBaseKey(room.secret, senderId);
+  const { key, salt } = await deriveKeySalt(base, kid);
+  return { kid, aead: await importAeadKeys(key), salt };
+}
+
+export interface EncryptorOptions {
+  /** Source of 32-bit session numbers; crypto.getRandomValues unless a test pins it. */
+  random?: () => number;
+  /** Last CTR of a session before the encryptor moves to a new KID (tests lower it). */
+  maxCtr?: number;
+}
+
+interface Session {
+  kid: bigint;
+  keys: Promise<SessionKeys>;
+  ctr: number;
+}
+
+/**
+ * Encrypts one sender's frames. Make a new one at every (re)join, resume, stream reset and key
+ * rotation: it starts a fresh session, so nothing has to be remembered across them.
+ */
+export class FrameEncryptor {
+  private session: Session;
+  private readonly random: () => number;
+  private readonly maxCtr: number;
+  private readonly scope: string;
+
+  constructor(
+    readonly room: RoomKey,
+    readonly senderId: string,
+    options: EncryptorOptions = {},
+  ) {
+    this.random = options.random ?? randomSession;
+    this.maxCtr = options.maxCtr ?? MAX_CTR;
+    if (!Number.isInteger(this.maxCtr) || this.maxCtr < 0 || this.maxCtr > MAX_CTR) {
+      throw new RangeError(`maxCtr must be 0..=${MAX_CTR}`);
+    }
+    this.scope = `${keyScope(room)}|${senderId}`;
+    this.session = this.newSession();
+  }
+
+  /** The KID frames are currently sent under. */
+  get kid(): bigint {
+    return this.session.kid;
+  }
+
+  private newSession(): Session {
+    // Draw until a KID this page has never used for this key and sender (normally the first try).
+    for (let tries = 0; tries < 64; tries++) {
+      const kid = makeKid(this.room.epoch, this.random() >>> 0);
+      if (claimKid(this.scope, kid)) {
+        return { kid, keys: deriveSessionKeys(this.room, this.senderId, kid), ctr: 0 };
+      }
+    }
+    throw new Error('no unused KID after 64 draws: the random source is broken');
+  }
+
+  /**
+   * The whole wire frame for `frame` with its payload encrypted. Everything that decides the
+   * (KID, CTR) happens before the first await, so concurrent calls never share a counter.
+   */
+  async encrypt(frame: AudioFrame): Promise<Bytes> {
+    if (this.session.ctr > this.maxCtr) this.session = this.newSession();
+    const session = this.session;
+    const ctr = BigInt(session.ctr++);
+    const sframeHeader = encodeSframeHeader({ kid: session.kid, ctr });
+    // encodeAudioFrame validates the fields and the size (with the overhead counted) and writes
+    // the clear header, whose payload length must already be the sealed length.
+    const out = encodeAudioFrame({ ...frame, payload: new Uint8Array(sframeHeader.length + frame.payload.length + NT) });
+    const keys = await session.keys;
+    const sealed = await seal(
+      keys.aead,
+      makeNonce(keys.salt, ctr),
+      frameAad(out.subarray(0, HEADER_LEN), sframeHeader),
+      frame.payload,
+    );
+    out.set(sframeHeader, HEADER_LEN);
+    out.set(sealed, HEADER_LEN + sframeHeader.length);
+    return out;
+  }
+}
+
+/** Overhead in bytes of a frame sent under `kid` with counter `ctr`. */
+export function frameOverhead(kid: bigint, ctr: bigint): number {
+  return sframeHeaderLength(kid, ctr) + NT;
+}
+
+/**
+ * Decrypts frames from any sender. Holds the room keys by epoch (the current one, and the
+ * previous one for a moment after a rotation) and caches derived keys per (sender, KID).
+ */
+export class FrameDecryptor {
+  private readonly keys = new Map<number, RoomKey>();
+  private readonly cache = new Map<string, Promise<SessionKeys>>();
+
+  constructor(
+    keys: RoomKey[] = [],
+    private readonly cacheLimit = 256,
+  ) {
+    for (const k of keys) this.setRoomKey(k);
+  }
+
+  setRoomKey(key: RoomKey): void {
+    this.keys.set(key.epoch, key);
+    this.cache.clear();
+  }
+
+  forgetEpoch(epoch: number): void {
+    this.keys.delete(epoch);
+    this.cache.clear();
+  }
+
+  private sessionKeys(room: RoomKey, senderId: string, kid: bigint): Promise<SessionKeys> {
+    const id = `${senderId}|${kid}`;
+    let keys = this.cache.get(id);
+    if (!keys) {
+      // A Map iterates in insertion order, so the first entry is the oldest one.
+      if (this.cache.size >= this.cacheLimit) this.cache.delete(this.cache.keys().next().value!);
+      keys = deriveSessionKeys(room, senderId, kid);
+      this.cache.set(id, keys);
+    }
+    return keys;
+  }
+
+  /**
+   * Checks the clear header (as decodeAudioFrame does, same error codes), then the tag; returns the
+   * frame with the Opus packet as payload. `senderId` is the participant the stream id belongs to.
+   */
+  async decrypt(wire: Uint8Array, senderId: string): Promise<AudioFrame> {
+    const clear = decodeAudioFrame(wire);
+    let header;
+    try {
+      header = decodeSframeHeader(clear.payload);
+    } catch (e) {
+      throw new FrameCipherError('bad_sframe_header', (e as Error).message);
+    }
+    if (clear.payload.length < header.length + NT) {
+      throw new FrameCipherError('bad_sframe_header', `payload of ${clear.payload.length} bytes has no room for the tag`);
+    }
+    const room = this.keys.get(kidEpoch(header.kid));
+    if (!room || header.kid >> 40n !== 0n) {
+      throw new FrameCipherError('unknown_key', `no room key for epoch ${kidEpoch(header.kid)} (KID ${header.kid})`);
+    }
+    const keys = await this.sessionKeys(room, senderId, header.kid);
+    const pt = await open(
+      keys.aead,
+      makeNonce(keys.salt, header.ctr),
+      frameAad(wire.subarray(0, HEADER_LEN), clear.payload.subarray(0, header.length)),
+      clear.payload.subarray(header.length),
+    );
+    if (!pt) throw new FrameCipherError('auth_failed', 'frame failed authentication (wrong key, sender or tampered)');
+    return { ...clear, payload: pt };
+  }
+}
