@@ -1,5 +1,6 @@
 // The source folders are layers, and imports only go down: views → room → net → protocol /
-// audio; api (the HTTP API and the app's base path) sits beside net, below room.
+// audio; api (the HTTP API and the app's base path) sits beside net, below room; crypto (the
+// end-to-end frame and chat ciphers) sits under audio and net, above protocol only.
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,11 +9,12 @@ import { describe, expect, it } from 'vitest';
 const SRC = dirname(fileURLToPath(import.meta.url));
 /** What each layer may import (besides itself). */
 const ALLOWED: Record<string, string[]> = {
-  views: ['room', 'net', 'api', 'protocol', 'audio'],
-  room: ['net', 'api', 'protocol', 'audio'],
-  net: ['protocol', 'api'],
+  views: ['room', 'net', 'api', 'protocol', 'audio', 'crypto'],
+  room: ['net', 'api', 'protocol', 'audio', 'crypto'],
+  net: ['protocol', 'api', 'crypto'],
   api: ['protocol'],
-  audio: ['protocol'],
+  audio: ['protocol', 'crypto'],
+  crypto: ['protocol'],
   protocol: [],
 };
 
