@@ -126,21 +126,24 @@ export class FrameEncryptor {
     if (this.session.ctr > this.maxCtr) this.session = this.newSession();
     const session = this.session;
     const ctr = BigInt(session.ctr++);
-    const sframeHeader = encodeSframeHeader({ kid: session.kid, ctr });
-    // encodeAudioFrame validates the fields and the size (with the overhead counted) and writes
-    // the clear header, whose payload length must already be the sealed length.
-    const out = encodeAudioFrame({ ...frame, payload: new Uint8Array(sframeHeader.length + frame.payload.length + NT) });
-    const keys = await session.keys;
-    const sealed = await seal(
-      keys.aead,
-      makeNonce(keys.salt, ctr),
-      frameAad(out.subarray(0, HEADER_LEN), sframeHeader),
-      frame.payload,
-    );
-    out.set(sframeHeader, HEADER_LEN);
-    out.set(sealed, HEADER_LEN + sframeHeader.length);
-    return out;
+    return sealFrame(await session.keys, ctr, frame);
   }
+}
+
+/**
+ * One frame under given session keys and counter: the building block of FrameEncryptor, exported
+ * for the shared vectors. Calling it twice with the same keys and counter reuses a nonce; only
+ * FrameEncryptor should call it in the app.
+ */
+export async function sealFrame(keys: SessionKeys, ctr: bigint, frame: AudioFrame): Promise<Bytes> {
+  const sframeHeader = encodeSframeHeader({ kid: keys.kid, ctr });
+  // encodeAudioFrame validates the fields and the size (with the overhead counted) and writes
+  // the clear header, whose payload length must already be the sealed length.
+  const out = encodeAudioFrame({ ...frame, payload: new Uint8Array(sframeHeader.length + frame.payload.length + NT) });
+  const sealed = await seal(keys.aead, makeNonce(keys.salt, ctr), frameAad(out.subarray(0, HEADER_LEN), sframeHeader), frame.payload);
+  out.set(sframeHeader, HEADER_LEN);
+  out.set(sealed, HEADER_LEN + sframeHeader.length);
+  return out;
 }
 
 /** Overhead in bytes of a frame sent under `kid` with counter `ctr`. */
