@@ -43,7 +43,8 @@ describe('frame cipher round trip', () => {
       // The clear header is still a valid frame header for the relay, payload length included.
       const asRelaySeesIt = decodeAudioFrame(wire);
       expect({ ...asRelaySeesIt, payload: undefined }).toEqual({ ...f, payload: undefined });
-      expect(toHex(asRelaySeesIt.payload)).not.toContain(toHex(f.payload.subarray(0, 16)) || 'never');
+      // The Opus bytes are not on the wire (checked where a chance match of the pattern is negligible).
+      if (len >= 8) expect(toHex(asRelaySeesIt.payload)).not.toContain(toHex(f.payload.subarray(0, 8)));
       const back = await dec.decrypt(wire, ALICE);
       expect(back).toEqual(f);
     }
