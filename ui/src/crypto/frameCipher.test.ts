@@ -164,6 +164,19 @@ describe('keys', () => {
   });
 });
 
+describe('decryptor key cache', () => {
+  it('stays bounded and still decrypts every sender when more sessions arrive than it holds', async () => {
+    const senders = ['a', 'b', 'c', 'd', 'e'];
+    const encs = senders.map((id) => new FrameEncryptor(ROOM, id));
+    const dec = new FrameDecryptor([ROOM], 2);
+    for (let round = 0; round < 3; round++) {
+      for (const [i, enc] of encs.entries()) {
+        expect((await dec.decrypt(await enc.encrypt(frame(round)), senders[i])).sequence).toBe(round);
+      }
+    }
+  });
+});
+
 describe('no (key, nonce) pair is ever used twice', () => {
   /** Runs frames through encryptors, returning one "(kid)/(nonce)" string per frame sent. */
   async function pairs(encryptors: [FrameEncryptor, number][], room: RoomKey, sender: string): Promise<string[]> {
