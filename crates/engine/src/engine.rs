@@ -702,7 +702,8 @@ impl Engine {
             }
             ClientMsg::Subscribe { pattern } => {
                 self.touch_participant(now_ms, &membership);
-                let confirmed = self.out.subs.subscribe(conn, &pattern)?;
+                let streams = self.audio_streams_of(&membership);
+                let confirmed = self.out.subs.subscribe(conn, &pattern, &streams)?;
                 self.out.send_one(conn, ServerMsg::Subscribed { pattern: confirmed.pattern, topics: confirmed.topics });
                 Ok(())
             }

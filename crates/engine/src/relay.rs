@@ -1,4 +1,6 @@
 //! The audio hot path: no allocation per frame (recipient lists and peer batches are reused).
+//! Which local sockets want a stream is resolved from their subscriptions beforehand
+//! (`crate::subscribers`); per recipient the relay asks one allocation-free question.
 
 use crate::audio::{decode_ack, decode_frame, next_batch_record, set_stream_id, BatchRecord, FrameHeader, KIND_ACK};
 use crate::config::Config;
@@ -81,7 +83,8 @@ fn relay_in_room(
         }
         match &q.location {
             Location::Local(c) => {
-                if admit(ctx.conns, *c, ctx.cfg.flow_window_frames, &mut ctx.out.metrics) {
+                // Subscriptions first: a frame the socket does not want takes no window slot.
+                if ctx.out.subs.wants_audio(*c, stream) && admit(ctx.conns, *c, ctx.cfg.flow_window_frames, &mut ctx.out.metrics) {
                     ctx.scratch.push(*c);
                 }
             }
@@ -101,6 +104,28 @@ fn relay_in_room(
 }
 
 impl Engine {
+    /// The audio streams of the room `membership` is in, ascending: those of its participants
+    /// (a room hosted here) or of the host's participants as mirrored (a proxied room). For a
+    /// `subscribed` confirmation; not on the hot path.
+    pub(crate) fn audio_streams_of(&self, membership: &Option<Membership>) -> Vec<u16> {
+        let mut streams: Vec<u16> = match membership {
+            None => Vec::new(),
+            Some(Membership::Local { room, .. }) => {
+                self.rooms.get(room).map(|r| r.participants.iter().map(|p| p.stream).collect()).unwrap_or_default()
+            }
+            Some(Membership::Remote { host, room }) => self
+                .proxies
+                .get(host)
+                .and_then(|rooms| rooms.get(room))
+                .and_then(|p| p.mirror.as_ref())
+                .map(|m| m.participants.iter().map(|p| p.stream).collect())
+                .unwrap_or_default(),
+        };
+        streams.sort_unstable();
+        streams.dedup();
+        streams
+    }
+
     /// A binary message from a WebSocket: an audio frame (relayed: its stream id is
     /// rewritten in place, then it is queued for the local recipients and appended to the
     /// batches of peer nodes) or a receive acknowledgement.
@@ -208,6 +233,7 @@ impl Engine {
             for m in &proxy.members {
                 if m.conn != conn
                     && m.participant.is_some()
+                    && self.out.subs.wants_audio(m.conn, stream)
                     && admit(&mut self.conns, m.conn, self.cfg.flow_window_frames, &mut self.out.metrics)
                 {
                     self.scratch_conns.push(m.conn);
@@ -282,6 +308,7 @@ impl Engine {
                     for m in &proxy.members {
                         if m.participant.is_some()
                             && m.stream != header.stream_id
+                            && self.out.subs.wants_audio(m.conn, header.stream_id)
                             && admit(&mut self.conns, m.conn, self.cfg.flow_window_frames, &mut self.out.metrics)
                         {
                             self.scratch_conns.push(m.conn);

@@ -2,9 +2,18 @@
 //! ([`crate::topics`]) and the room it is in.
 //!
 //! Wired topics (what this version filters): a room's `chat` (events `chat`, `chat_cleared`),
-//! `events` (every other logged event), `presence.typing` and `presence.speaking`. Audio and
-//! `node.rooms` are not wired: a pattern that can reach only those is refused as
-//! `invalid_pattern`, and audio goes to every joined socket of the room as before.
+//! `events` (every other logged event), `presence.typing`, `presence.speaking` and
+//! `audio.<stream>` (one speaker's frames). `node.rooms` is not wired: a pattern that can reach
+//! only it is refused as `invalid_pattern`.
+//!
+//! Audio is not matched per frame: each connection's rules are resolved into an
+//! [`AudioFilter`] (every stream but a sorted list, or only a sorted list) whenever its
+//! subscriptions or its room change, and the relay asks [`Subscribers::wants_audio`], a map
+//! lookup and a binary search, without allocating. The filter depends on the rules only, not on
+//! which streams exist, so a wildcard (`room.<id>.audio.*`, `room.<id>.**`) covers a speaker
+//! who joins later, and a literal `room.<id>.audio.<n>` follows stream id `n`, whoever holds it
+//! (a room hands out stream ids in turn and skips those in use, so an id comes back only after
+//! the counter wraps, 65,535 joins later; one who leaves and joins again gets a new id).
 //!
 //! A socket sees only the topics of the room it is in. The owner's wider permission in
 //! [`crate::topics::access`] (`node.rooms`, any room's presence without joining) is not used
@@ -21,7 +30,7 @@ use std::collections::BTreeMap;
 use crate::error::{EngineError, ErrorCode};
 use crate::protocol::{Event, Presence};
 use crate::topics::pattern::{Pattern, PatternError, TOPIC_SHAPES};
-use crate::topics::{RoomTopic, Subscriptions, Topic, TopicError, Viewer};
+use crate::topics::{AudioFilter, RoomTopic, Subscriptions, Topic, TopicError, Viewer};
 use crate::ConnId;
 
 /// The topic a logged event of `room` belongs to.
@@ -51,15 +60,27 @@ impl From<TopicError> for EngineError {
     }
 }
 
-/// The wired topic families (see the module docs): chat, events, typing, speaking.
+/// The wired topic families (see the module docs): chat, events, typing, speaking, audio.
 fn wired(pattern: &Pattern) -> bool {
-    TOPIC_SHAPES[1..5].iter().any(|shape| pattern.intersects(shape))
+    TOPIC_SHAPES[1..6].iter().any(|shape| pattern.intersects(shape))
 }
 
 #[derive(Debug, Clone, Default)]
 struct Entry {
     room: Option<String>,
     subs: Subscriptions,
+    /// `subs` resolved for the audio of `room` (none when in no room).
+    audio: AudioFilter,
+}
+
+impl Entry {
+    /// Resolves the audio filter again: after any change of `subs` or `room`.
+    fn resolve_audio(&mut self) {
+        self.audio = match self.room.as_deref() {
+            Some(room) => AudioFilter::resolve(&self.subs, Viewer { owner: false, room: Some(room) }, room),
+            None => AudioFilter::none(),
+        };
+    }
 }
 
 /// A `subscribed` confirmation: the pattern and the wired topics it matches now.
@@ -99,11 +120,13 @@ impl Subscribers {
                 e.subs.retain_reachable(Viewer::default());
             }
         }
+        e.resolve_audio();
     }
 
     /// `subscribe {pattern}` from `conn`. The confirmation lists the wired topics of its
-    /// room the pattern matches.
-    pub fn subscribe(&mut self, conn: ConnId, text: &str) -> Result<Confirmed, TopicError> {
+    /// room the pattern matches: the text topics, then the audio of `streams` (the streams of
+    /// its room now, ascending).
+    pub fn subscribe(&mut self, conn: ConnId, text: &str, streams: &[u16]) -> Result<Confirmed, TopicError> {
         let e = self.conns.entry(conn).or_default();
         let pattern = Pattern::parse(text)?;
         if !wired(&pattern) {
@@ -112,15 +135,30 @@ impl Subscribers {
         let room = e.room.clone();
         // A participant of its room, nothing more (see the module docs).
         let viewer = Viewer { owner: false, room: room.as_deref() };
-        let pattern = e.subs.add(pattern, viewer)?;
-        let existing = room.as_deref().map(Topic::room_text_topics).into_iter().flatten();
-        let topics = Subscriptions::matched(pattern, viewer, existing);
+        let pattern = e.subs.add(pattern, viewer)?.clone();
+        e.resolve_audio();
+        let existing = room.as_deref().map(|r| {
+            let audio = streams.iter().map(move |&s| Topic::Room(r, RoomTopic::Audio(s)));
+            Topic::room_text_topics(r).into_iter().chain(audio)
+        });
+        let topics = Subscriptions::matched(&pattern, viewer, existing.into_iter().flatten());
         Ok(Confirmed { pattern: pattern.as_str().to_owned(), topics })
     }
 
     /// `unsubscribe {pattern}` from `conn`: its topics are no longer wanted.
     pub fn unsubscribe(&mut self, conn: ConnId, text: &str) -> Result<(), TopicError> {
-        self.conns.entry(conn).or_default().subs.unsubscribe(text)
+        let e = self.conns.entry(conn).or_default();
+        e.subs.unsubscribe(text)?;
+        e.resolve_audio();
+        Ok(())
+    }
+
+    /// Whether frames of `stream` (of the room `conn` is in) go to `conn`: the hot path's
+    /// question, answered without allocating. A connection this registry does not know gets
+    /// every stream, as before subscriptions.
+    #[inline]
+    pub fn wants_audio(&self, conn: ConnId, stream: u16) -> bool {
+        self.conns.get(&conn).is_none_or(|e| e.audio.wants(stream))
     }
 
     /// Keeps the connections of a room (`conns`) that want `topic`. A connection this
@@ -146,11 +184,11 @@ mod tests {
     fn joining_subscribes_the_whole_room_and_leaving_drops_everything() {
         let mut s = Subscribers::default();
         s.open(1);
-        assert_eq!(s.subscribe(1, "room.roomA.chat").unwrap_err(), TopicError::Forbidden, "not in a room yet");
+        assert_eq!(s.subscribe(1, "room.roomA.chat", &[]).unwrap_err(), TopicError::Forbidden, "not in a room yet");
         s.set_room(1, Some(A));
         assert_eq!(s.patterns(1), ["+room.roomA.**"]);
-        s.subscribe(1, "room.*.chat").unwrap();
-        s.subscribe(1, "**").unwrap();
+        s.subscribe(1, "room.*.chat", &[]).unwrap();
+        s.subscribe(1, "**", &[]).unwrap();
         s.set_room(1, None);
         assert!(s.patterns(1).is_empty());
         s.set_room(1, Some("roomB"));
@@ -162,15 +200,23 @@ mod tests {
         let mut s = Subscribers::default();
         s.open(1);
         s.set_room(1, Some(A));
-        for p in ["node.rooms", "node.*", "room.roomA.audio.*", "room.*.audio.7"] {
-            assert_eq!(s.subscribe(1, p).unwrap_err(), TopicError::InvalidPattern(PatternError::MatchesNoTopic), "{p}");
+        for p in ["node.rooms", "node.*"] {
+            assert_eq!(s.subscribe(1, p, &[]).unwrap_err(), TopicError::InvalidPattern(PatternError::MatchesNoTopic), "{p}");
         }
-        assert_eq!(s.subscribe(1, "room.roomB.presence.typing").unwrap_err(), TopicError::Forbidden);
-        let c = s.subscribe(1, "**").unwrap();
+        assert_eq!(s.subscribe(1, "room.roomB.presence.typing", &[]).unwrap_err(), TopicError::Forbidden);
+        assert_eq!(s.subscribe(1, "room.roomB.audio.*", &[]).unwrap_err(), TopicError::Forbidden);
+        let c = s.subscribe(1, "**", &[1, 3]).unwrap();
         assert_eq!(c.pattern, "**");
-        assert_eq!(c.topics, ["room.roomA.chat", "room.roomA.events", "room.roomA.presence.typing", "room.roomA.presence.speaking"]);
-        let c = s.subscribe(1, "room.roomA.presence.*").unwrap();
+        assert_eq!(
+            c.topics,
+            ["room.roomA.chat", "room.roomA.events", "room.roomA.presence.typing", "room.roomA.presence.speaking", "room.roomA.audio.1", "room.roomA.audio.3"]
+        );
+        let c = s.subscribe(1, "room.roomA.presence.*", &[1]).unwrap();
         assert_eq!(c.topics, ["room.roomA.presence.typing", "room.roomA.presence.speaking"]);
+        let c = s.subscribe(1, "room.*.audio.3", &[1, 3]).unwrap();
+        assert_eq!(c.topics, ["room.roomA.audio.3"]);
+        let c = s.subscribe(1, "room.roomA.audio.9", &[1, 3]).unwrap();
+        assert!(c.topics.is_empty(), "stream 9 does not exist yet, and is subscribed");
     }
 
     #[test]
@@ -192,5 +238,27 @@ mod tests {
         let mut conns = vec![1, 2];
         s.retain_wanting(&mut conns, &Topic::Room(A, RoomTopic::Events));
         assert_eq!(conns, [1]);
+    }
+
+    #[test]
+    fn audio_filter_follows_changes() {
+        let mut s = Subscribers::default();
+        s.open(1);
+        assert!(!s.wants_audio(1, 4), "in no room: no audio");
+        assert!(s.wants_audio(99, 4), "unknown: everything");
+        s.set_room(1, Some(A));
+        assert!(s.wants_audio(1, 4) && s.wants_audio(1, 60000), "a join's room.<id>.** covers every stream");
+        s.unsubscribe(1, "room.roomA.audio.4").unwrap();
+        assert!(!s.wants_audio(1, 4) && s.wants_audio(1, 5));
+        s.subscribe(1, "room.roomA.audio.4", &[]).unwrap();
+        assert!(s.wants_audio(1, 4));
+        s.unsubscribe(1, "room.roomA.audio.*").unwrap();
+        assert!(!s.wants_audio(1, 4) && !s.wants_audio(1, 77), "a wildcard covers streams that appear later");
+        s.subscribe(1, "room.roomA.audio.77", &[]).unwrap();
+        assert!(!s.wants_audio(1, 4) && s.wants_audio(1, 77));
+        s.set_room(1, None);
+        assert!(!s.wants_audio(1, 77));
+        s.set_room(1, Some("roomB"));
+        assert!(s.wants_audio(1, 4) && s.wants_audio(1, 77), "a new room starts with all of it");
     }
 }

@@ -63,7 +63,7 @@ fn error_code(msgs: &[ServerMsg]) -> Option<(ErrorCode, Option<String>)> {
 #[test]
 fn subscribe_confirms_with_the_topics_it_matches_now() {
     let mut n = Node::new("a.os");
-    let (room, _) = room_with(&mut n, &[("a", 1)]);
+    let (room, ws) = room_with(&mut n, &[("a", 1)]);
     let got = subscribe(&mut n, 0, 1, &format!("room.{room}.presence.*"));
     assert_eq!(
         got,
@@ -73,7 +73,8 @@ fn subscribe_confirms_with_the_topics_it_matches_now() {
         }]
     );
     let got = subscribe(&mut n, 0, 1, "**");
-    let all = ["chat", "events", "presence.typing", "presence.speaking"].map(|t| format!("room.{room}.{t}")).to_vec();
+    let audio = format!("audio.{}", ws[0].stream);
+    let all = ["chat", "events", "presence.typing", "presence.speaking", &audio].map(|t| format!("room.{room}.{t}")).to_vec();
     assert_eq!(got, [ServerMsg::Subscribed { pattern: "**".into(), topics: all }]);
     let got = unsubscribe(&mut n, 0, 1, &format!("room.{room}.chat"));
     assert_eq!(got, [ServerMsg::Unsubscribed { pattern: format!("room.{room}.chat") }]);
@@ -123,7 +124,7 @@ fn unsubscribing_chat_events_or_speaking_stops_only_that() {
     assert!(matches!(&b[..], [Event::SelfMuted { .. }, Event::SelfMuted { .. }]), "{b:?}");
     assert!(matches!(&c[..], [Event::Chat { .. }]), "{c:?}");
 
-    // Speaking: b unsubscribes; its audio still arrives (audio does not follow subscriptions).
+    // Speaking: b unsubscribes; a's audio still arrives (its own topic, still subscribed).
     unsubscribe(&mut n, 20, 2, &format!("room.{room}.presence.speaking"));
     let (mut b, mut c, mut b_frames) = (Vec::new(), Vec::new(), 0);
     for i in 0..5u32 {
@@ -152,9 +153,10 @@ fn refusals_have_stable_codes_and_change_nothing() {
         ("room.a*".into(), ErrorCode::InvalidPattern),
         ("x".repeat(129), ErrorCode::InvalidPattern),
         ("a.b.c.d.e.f.g.h.i".into(), ErrorCode::InvalidPattern),
-        // Not topics (audio and node.rooms are not wired).
+        // Not topics (node.rooms is not wired; a stream is a canonical u16).
         ("node.rooms".into(), ErrorCode::InvalidPattern),
-        (format!("room.{room}.audio.*"), ErrorCode::InvalidPattern),
+        (format!("room.{room}.audio.07"), ErrorCode::InvalidPattern),
+        (format!("room.{room}.audio.65536"), ErrorCode::InvalidPattern),
         (format!("room.{room}.video"), ErrorCode::InvalidPattern),
         // Another room's topics.
         (format!("room.{}.chat", other.id), ErrorCode::Forbidden),
