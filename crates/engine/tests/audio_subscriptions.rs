@@ -2,7 +2,8 @@
 //! `room.<id>.audio.<stream>` stops that speaker's frames to that socket only, subscribing
 //! brings them back, a wildcard covers a speaker who joins later, and flow control and the
 //! loudest-K choice for the others are as before. A user of another node is filtered at its
-//! own node.
+//! own node. A property: for random subscribe / unsubscribe sequences, each frame reaches
+//! exactly the sockets subscribed to its stream (and permitted: in the room, not the sender).
 
 mod common;
 use common::*;
@@ -220,4 +221,69 @@ fn a_user_of_another_node_is_filtered_at_its_node() {
     net.node("a.os").binary(800, 1, &mut frame(alice.stream, 10, 20)).unwrap();
     net.flush_audio(800);
     assert_eq!(heard(&net, "b.os", mark), [7, 8]);
+}
+
+mod relay_property {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One socket's change: (socket index, subscribe?, pattern shape, stream index).
+    type Op = (usize, bool, u8, usize);
+
+    /// A pattern for the audio of `room`: a literal stream (one of the speakers', or one that
+    /// does not exist), the stream wildcard, the room's `**`, or a text topic.
+    fn pattern(room: &str, shape: u8, stream: u16) -> String {
+        match shape % 5 {
+            0 | 1 => format!("room.{room}.audio.{stream}"),
+            2 => format!("room.{room}.audio.*"),
+            3 => format!("room.{room}.**"),
+            _ => format!("room.{room}.chat"),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// Random subscribe / unsubscribe sequences on three listeners of a four-person room:
+        /// each speaker's frame reaches exactly the other sockets whose rules, applied in
+        /// order to a plain set of wanted streams, still hold its stream.
+        #[test]
+        fn delivery_is_subscribed_and_permitted(ops in prop::collection::vec((0usize..4, any::<bool>(), 0u8..5, 0usize..5), 0..12)) {
+            let mut n = Node::with_config("a.os", roomy());
+            let (room, ws) = room_with(&mut n, &[("p0", 1), ("p1", 2), ("p2", 3), ("p3", 4)]);
+            let streams: Vec<u16> = ws.iter().map(|w| w.stream).collect();
+            let absent = streams.iter().max().unwrap() + 7;
+            // The reference: each socket's wanted streams (of those that exist, and one that does not).
+            let universe: Vec<u16> = streams.iter().copied().chain([absent]).collect();
+            let mut wanted: Vec<Vec<u16>> = vec![universe.clone(); 4];
+            let mut t = 0;
+            for (sock, sub, shape, s) in ops as Vec<Op> {
+                let stream = universe[s % universe.len()];
+                let p = pattern(&room, shape, stream);
+                t += 200;
+                n.send(t, sock as u32 + 1, &if sub { ClientMsg::Subscribe { pattern: p.clone() } } else { ClientMsg::Unsubscribe { pattern: p.clone() } });
+                let got: Vec<ServerMsg> = n.take(sock as u32 + 1).into_iter().filter(|m| !matches!(m, ServerMsg::Presence { .. })).collect();
+                let accepted = matches!(&got[..], [ServerMsg::Subscribed { .. } | ServerMsg::Unsubscribed { .. }]);
+                prop_assert!(accepted, "{:?} {}: {:?}", sub, p, got);
+                let hit: Vec<u16> = match shape % 5 {
+                    0 | 1 => vec![stream],
+                    2 | 3 => universe.clone(),
+                    _ => vec![],
+                };
+                let w = &mut wanted[sock];
+                if sub {
+                    for h in hit { if !w.contains(&h) { w.push(h); } }
+                } else {
+                    w.retain(|x| !hit.contains(x));
+                }
+            }
+            for (i, &s) in streams.iter().enumerate() {
+                // One speaker at a time (past `active_stream_ms`): the K loudest are not in play.
+                t += 400;
+                let got = to(&mut n, t, i as u32 + 1, s, 1, 20);
+                let expected: Vec<u32> = (0..4).filter(|&j| j != i && wanted[j].contains(&s)).map(|j| j as u32 + 1).collect();
+                prop_assert_eq!(got, expected, "frame of p{} (stream {})", i, s);
+            }
+        }
+    }
 }
