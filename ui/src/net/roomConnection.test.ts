@@ -515,3 +515,149 @@ describe('RoomConnection', () => {
     expect(errors).toEqual(['not_connected']);
   });
 });
+
+describe('RoomConnection: mute for me', () => {
+  // Me (stream 5), Ann (stream 7) and Cy (stream 8).
+  const three: Snapshot = {
+    ...snapshot,
+    participants: [
+      ...snapshot.participants,
+      { ...snapshot.participants[0], id: 'p2', name: 'Ann', stream: 7 },
+      { ...snapshot.participants[0], id: 'p3', name: 'Cy', stream: 8 },
+    ],
+  };
+  const texts = (c: Client) => c.texts.filter((t) => t.type === 'subscribe' || t.type === 'unsubscribe');
+  const brief = (c: Client) => texts(c).map((t) => `${t.type} ${t.pattern}`);
+
+  /** Plays the process's part: welcome with three people, and answers (or refuses) subscriptions. */
+  function answering(client: Client, refuse: string | null = null) {
+    client.socket.on('message', (data, isBinary) => {
+      if (isBinary) return;
+      const m = JSON.parse(data.toString());
+      if (m.type === 'join') client.socket.send(welcome({ snapshot: three }));
+      if (m.type !== 'subscribe' && m.type !== 'unsubscribe') return;
+      if (refuse) {
+        client.socket.send(JSON.stringify({ type: 'error', v: 1, code: refuse, message: `refused: ${refuse}`, ref: m.ref }));
+      } else if (m.type === 'subscribe') {
+        client.socket.send(JSON.stringify({ type: 'subscribed', v: 1, pattern: m.pattern, topics: [] }));
+      } else {
+        client.socket.send(JSON.stringify({ type: 'unsubscribed', v: 1, pattern: m.pattern }));
+      }
+    });
+  }
+
+  it("unsubscribes from the participant's audio topic, shows it confirmed, and subscribes again on unmute", async () => {
+    const { url, clients } = await startServer((client) => answering(client));
+    const { connection, errors } = connect(url);
+    await until(() => connection.snapshot().status === 'live');
+    expect(connection.snapshot().mutedForMe).toEqual({});
+
+    connection.setMutedForMe('p2', true);
+    expect(connection.snapshot().mutedForMe).toEqual({ p2: 'pending' });
+    await until(() => connection.snapshot().mutedForMe?.p2 === 'muted');
+    expect(texts(clients[0])).toEqual([{ type: 'unsubscribe', v: 1, pattern: 'room.r1.audio.7', ref: expect.stringMatching(/^c\d+$/) }]);
+
+    connection.setMutedForMe('p2', false);
+    expect(connection.snapshot().mutedForMe).toEqual({});
+    await until(() => texts(clients[0]).length === 2);
+    expect(brief(clients[0])).toEqual(['unsubscribe room.r1.audio.7', 'subscribe room.r1.audio.7']);
+    expect(errors).toEqual([]);
+  });
+
+  it('applies the choices again after every welcome, never before it, including one made while reconnecting', async () => {
+    const welcomedAfter: number[] = [];
+    const { url, clients } = await startServer((client, index) => {
+      client.socket.on('message', (data, isBinary) => {
+        if (isBinary) return;
+        const m = JSON.parse(data.toString());
+        if (m.type === 'join') {
+          // The welcome comes late: what the client sends meanwhile is counted.
+          setTimeout(() => {
+            welcomedAfter[index] = client.texts.length;
+            client.socket.send(index === 0 ? welcome({ snapshot: three }) : welcome({ resumed: true, snapshot: null, seq: 3 }));
+          }, 100);
+        }
+        if (m.type === 'unsubscribe') {
+          client.socket.send(JSON.stringify({ type: 'unsubscribed', v: 1, pattern: m.pattern }));
+          // The first socket drops once Ann is muted; the server forgets its subscriptions.
+          if (index === 0) setTimeout(() => client.socket.terminate(), 20);
+        }
+      });
+    });
+    const { connection, errors } = connect(url);
+    await until(() => connection.snapshot().status === 'live');
+    connection.setMutedForMe('p2', true);
+    await until(() => connection.snapshot().status === 'reconnecting');
+    // Chosen while no socket is live: kept, shown as asked, and no "not connected" error.
+    connection.setMutedForMe('p3', true);
+    expect(connection.snapshot().mutedForMe).toEqual({ p2: 'pending', p3: 'pending' });
+    await until(() => clients.length === 2 && connection.snapshot().mutedForMe?.p3 === 'muted' && connection.snapshot().mutedForMe?.p2 === 'muted');
+
+    expect(brief(clients[0])).toEqual(['unsubscribe room.r1.audio.7']);
+    expect(clients[1].texts[0]).toMatchObject({ type: 'join', resume: { token: 'tok-1' } });
+    expect(brief(clients[1])).toEqual(['unsubscribe room.r1.audio.7', 'unsubscribe room.r1.audio.8']);
+    const firstSubscription = clients[1].texts.findIndex((t) => t.type === 'unsubscribe');
+    expect(firstSubscription).toBeGreaterThanOrEqual(welcomedAfter[1]);
+    expect(errors).toEqual([]);
+  });
+
+  it('applies the choices again when a welcome arrives again on the same socket (the host node restarted)', async () => {
+    const { url, clients } = await startServer((client) => {
+      answering(client);
+      client.socket.on('message', (data, isBinary) => {
+        if (isBinary || JSON.parse(data.toString()).type !== 'unsubscribe') return;
+        // Once: our node joined us again at the restarted host, which knows nothing of it.
+        if (texts(client).length === 1) client.socket.send(welcome({ snapshot: { ...three, seq: 1 }, seq: 1, resume_token: 'tok-2' }));
+      });
+    });
+    const { connection, errors } = connect(url);
+    await until(() => connection.snapshot().status === 'live');
+    connection.setMutedForMe('p3', true);
+    await until(() => connection.snapshot().room?.resumeToken === 'tok-2' && connection.snapshot().mutedForMe?.p3 === 'muted');
+    expect(brief(clients[0])).toEqual(['unsubscribe room.r1.audio.8', 'unsubscribe room.r1.audio.8']);
+    expect(clients).toHaveLength(1);
+    expect(errors).toEqual([]);
+  });
+
+  it("follows the participant's stream when a snapshot moves it", async () => {
+    const { url, clients } = await startServer((client) => {
+      answering(client);
+      client.socket.on('message', (data, isBinary) => {
+        if (isBinary || JSON.parse(data.toString()).type !== 'unsubscribe') return;
+        if (texts(client).length > 1) return;
+        // The host restarted and gave the streams out again: Ann is on 8, Cy on 7 now.
+        const moved = three.participants.map((p) => (p.id === 'p2' ? { ...p, stream: 8 } : p.id === 'p3' ? { ...p, stream: 7 } : p));
+        client.socket.send(JSON.stringify({ type: 'snapshot', v: 1, room: 'r1', seq: 9, snapshot: { ...three, seq: 9, participants: moved } }));
+      });
+    });
+    const { connection } = connect(url);
+    await until(() => connection.snapshot().status === 'live');
+    connection.setMutedForMe('p2', true);
+    await until(() => texts(clients[0]).length === 3 && connection.snapshot().mutedForMe?.p2 === 'muted');
+    expect(brief(clients[0])).toEqual(['unsubscribe room.r1.audio.7', 'subscribe room.r1.audio.7', 'unsubscribe room.r1.audio.8']);
+  });
+
+  it('reports a refused subscription as a notice, stays in the room, and shows the participant heard', async () => {
+    for (const code of ['too_many_subscriptions', 'invalid_pattern', 'forbidden']) {
+      const { url, clients } = await startServer((client) => answering(client, code));
+      const reported: { code: string; message: string }[] = [];
+      const { connection } = connect(url, { onError: (e) => reported.push({ code: e.code, message: e.message }) });
+      await until(() => connection.snapshot().status === 'live');
+      connection.setMutedForMe('p2', true);
+      await until(() => reported.length === 1);
+      expect(reported[0]).toEqual({ code, message: `Could not mute Ann for you: refused: ${code}` });
+      expect(connection.snapshot().status).toBe('live');
+      expect(connection.snapshot().failure).toBeNull();
+      expect(connection.snapshot().mutedForMe).toEqual({});
+      // Nothing is retried behind the user's back: after an event the client applied (each
+      // change of the room is a moment to apply choices), a marker it sends is the next thing.
+      clients[0].socket.send(
+        JSON.stringify({ type: 'event', v: 1, room: 'r1', seq: 4, event: { kind: 'hand_raised', participant: 'p3' } }),
+      );
+      await until(() => connection.snapshot().room?.seq === 4);
+      connection.send({ type: 'chat', text: 'marker' });
+      await until(() => clients[0].texts.some((t) => t.type === 'chat'));
+      expect(brief(clients[0])).toEqual(['unsubscribe room.r1.audio.7']);
+    }
+  });
+});

@@ -7,6 +7,7 @@ import {
   encodeClientMessage,
   parseServerMessage,
   type ClientBody,
+  type ParticipantId,
   type ProtocolErrorMessage,
   type ServerMessage,
 } from '../protocol/control';
@@ -15,6 +16,7 @@ import { AckCounter } from './ackCounter';
 import { backoffDelay, isFinalClose } from './backoff';
 import { RateMeter, RttEstimator } from './linkStats';
 import { isJoinRefusal } from './joinRefusal';
+import { MuteForMe, type MuteForMeStatus } from './muteForMe';
 
 export const PING_EVERY_MS = 2000;
 /** No message for this long (three missed pongs) means the socket is dead, or the process behind it restarted and forgot it. */
@@ -47,6 +49,8 @@ export interface ConnectionSnapshot {
   outBitsPerSecond: number;
   /** Why the room could not be joined (status 'failed'). */
   failure: ProtocolErrorMessage | null;
+  /** Participants muted for me ("Mute for me"), by id: asked, or confirmed by the server. Absent: heard. */
+  mutedForMe?: Readonly<Record<ParticipantId, MuteForMeStatus>>;
 }
 
 export interface RoomConnectionOptions {
@@ -105,6 +109,7 @@ export class RoomConnection {
   private welcomed = false;
   private resumingSaved: boolean;
   private readonly listeners = new Set<() => void>();
+  private readonly muteForMe = new MuteForMe();
   private snapshotCache: ConnectionSnapshot | null = null;
 
   constructor(private readonly options: RoomConnectionOptions) {
@@ -135,6 +140,7 @@ export class RoomConnection {
         inBitsPerSecond: this.inRate.bitsPerSecond(now),
         outBitsPerSecond: this.outRate.bitsPerSecond(now),
         failure: this.failure,
+        mutedForMe: this.muteForMe.status(this.state),
       };
     }
     return this.snapshotCache;
@@ -159,6 +165,28 @@ export class RoomConnection {
     const ref = `c${++this.refCounter}`;
     this.socket.send(encodeClientMessage(body, ref));
     return ref;
+  }
+
+  /**
+   * "Mute for me": stop (or start again) receiving a participant's audio on this socket. The
+   * choice holds for this connection's life: it is sent now if live, and again after every
+   * welcome (the server forgets subscriptions at join) and whenever the participant's stream
+   * changes. A refusal is reported through onError and the choice goes back to what is true.
+   */
+  setMutedForMe(participant: ParticipantId, muted: boolean): void {
+    this.muteForMe.choose(participant, muted);
+    this.applyMuteForMe();
+    this.changed();
+  }
+
+  private applyMuteForMe(): void {
+    const socket = this.socket;
+    if (!this.state || !socket || socket.readyState !== OPEN || this.status !== 'live') return;
+    for (const op of this.muteForMe.plan(this.state)) {
+      const ref = `c${++this.refCounter}`;
+      socket.send(encodeClientMessage({ type: op.type, pattern: op.pattern }, ref));
+      this.muteForMe.sent(ref, op);
+    }
   }
 
   /** Sends one encoded audio frame if the socket can take it now. */
@@ -306,6 +334,11 @@ export class RoomConnection {
       this.changed();
       return;
     }
+    if (message.type === 'subscribed' || message.type === 'unsubscribed') {
+      this.muteForMe.answered(message.type, message.pattern);
+      this.changed();
+      return;
+    }
     if (message.type === 'error') {
       const joinRefused = message.ref === 'join' || (message.ref == null && isJoinRefusal(message.code));
       if (joinRefused && this.resumingSaved && !this.welcomed) {
@@ -345,6 +378,16 @@ export class RoomConnection {
         this.changed();
         return;
       }
+      const op = this.muteForMe.refused(message.ref);
+      if (op) {
+        // Our subscribe/unsubscribe for "mute for me" (invalid_pattern, forbidden,
+        // too_many_subscriptions, rate_limited, …): a notice, never the room's end.
+        const who = this.state?.participants.find((p) => p.id === op.participant)?.name ?? 'this participant';
+        const what = op.type === 'unsubscribe' ? `Could not mute ${who} for you` : `Could not hear ${who} again`;
+        this.options.onError({ ...message, message: `${what}: ${message.message}` });
+        this.changed();
+        return;
+      }
       this.options.onError(message);
       return;
     }
@@ -366,8 +409,12 @@ export class RoomConnection {
       this.attempt = 0;
       // Measure RTT at once instead of showing nothing until the first heartbeat.
       this.socket?.send(encodeClientMessage({ type: 'ping', t: performance.now() }));
+      // The join reset this socket's subscriptions to room.<id>.**: apply our choices again.
+      this.muteForMe.reset();
       if (this.state) this.options.onWelcome?.(this.state);
     }
+    // After a welcome, and whenever the participants (their streams) may have changed.
+    if (!this.state?.ended) this.applyMuteForMe();
     if (this.state?.ended) {
       this.status = 'ended';
       this.closedByUs = true;
@@ -383,6 +430,8 @@ export class RoomConnection {
     this.socket = null;
     socket.onclose = null;
     socket.onmessage = null;
+    // What this socket was told about "mute for me" goes with it; the next welcome applies it again.
+    this.muteForMe.reset();
     if (this.closedByUs || isFinalClose(code, this.state?.ended != null)) {
       if (this.status !== 'failed') this.status = 'ended';
       this.changed();

@@ -107,6 +107,10 @@ export type ServerMessage =
   | { type: 'bans'; room: string; bans: Ban[] }
   /** Answer to `rotate_invite`, to the requester only: the new invite token. */
   | { type: 'invite'; room: string; invite: string }
+  /** Answer to `subscribe` (no `ref`): the room's topics the pattern matched. */
+  | { type: 'subscribed'; pattern: string; topics: string[] }
+  /** Answer to `unsubscribe` (no `ref`). */
+  | { type: 'unsubscribed'; pattern: string }
   | ProtocolErrorMessage;
 
 export type ClientBody =
@@ -139,7 +143,15 @@ export type ClientBody =
   | { type: 'rotate_invite' }
   | { type: 'update_settings'; settings: Partial<Settings> }
   | { type: 'close_room' }
-  | { type: 'clear_chat' };
+  | { type: 'clear_chat' }
+  /** Topics of our room the pattern matches (docs/protocol.md, "Subscriptions"); refused with `invalid_pattern`, `forbidden` or `too_many_subscriptions`. */
+  | { type: 'subscribe'; pattern: string }
+  | { type: 'unsubscribe'; pattern: string };
+
+/** The topic of one speaker's audio in a room: `room.<id>.audio.<stream>`. */
+export function audioTopic(room: string, stream: number): string {
+  return `room.${room}.audio.${stream}`;
+}
 
 export type ClientMessage = ClientBody & { v: number; ref?: string };
 
@@ -149,7 +161,19 @@ export function encodeClientMessage(body: ClientBody, ref?: string): string {
   return JSON.stringify(message);
 }
 
-const SERVER_TYPES = new Set(['welcome', 'event', 'presence', 'snapshot', 'pong', 'host_status', 'bans', 'invite', 'error']);
+const SERVER_TYPES = new Set([
+  'welcome',
+  'event',
+  'presence',
+  'snapshot',
+  'pong',
+  'host_status',
+  'bans',
+  'invite',
+  'subscribed',
+  'unsubscribed',
+  'error',
+]);
 
 export class ControlParseError extends Error {
   constructor(message: string) {

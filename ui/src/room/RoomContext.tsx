@@ -6,7 +6,7 @@
 import { createContext, useContext, type ReactNode } from 'react';
 import type { AudioEngine } from '../audio/engine';
 import type { ConnectionSnapshot } from '../net/roomConnection';
-import type { ClientBody } from '../protocol/control';
+import type { ClientBody, ParticipantId } from '../protocol/control';
 import type { AudioLevels } from './audioLevels';
 
 /** What the views need of a RoomConnection: its snapshot and change notifications. */
@@ -31,6 +31,8 @@ export interface RoomActions {
   /** Sends a control message; returns its ref, or null when not connected (reported). */
   send(body: ClientBody): string | null;
   toggleMute(): void;
+  /** "Mute for me": stop receiving this participant's audio (the server sends none), or hear them again. */
+  setMutedForMe(participant: ParticipantId, muted: boolean): void;
   setPttMode(on: boolean): void;
   setPttDown(down: boolean): void;
   switchInput(deviceId: string): Promise<void>;

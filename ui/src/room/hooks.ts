@@ -5,6 +5,7 @@
 
 import { useEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import type { ConnectionSnapshot } from '../net/roomConnection';
+import type { MuteForMeStatus } from '../net/muteForMe';
 import type { Participant, ParticipantId } from '../protocol/control';
 import { MIC, SPEAKING } from './audioLevels';
 import { useRoomSessionValue, type RoomActions } from './RoomContext';
@@ -35,6 +36,12 @@ export function useParticipant(id: ParticipantId): Participant | undefined {
 /** Our own participant, once welcomed. */
 export function useMe(): Participant | undefined {
   return useRoomSelector((s) => s?.participants.find((p) => p.id === s.me));
+}
+
+/** Whether we chose not to hear this participant ("Mute for me"): null, or asked / confirmed. */
+export function useMutedForMe(id: ParticipantId): MuteForMeStatus | null {
+  const { store } = useRoomSessionValue();
+  return useSyncExternalStore(store.subscribe, () => store.snapshot().mutedForMe?.[id] ?? null);
 }
 
 export function useRoomActions(): RoomActions {

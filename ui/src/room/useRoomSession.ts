@@ -205,10 +205,14 @@ export function useRoomSession(options: SessionOptions): RoomSession {
     [],
   );
   const leave = useCallback(() => connection?.leave(), [connection]);
+  const setMutedForMe = useCallback(
+    (participant: ParticipantId, muted: boolean) => connection?.setMutedForMe(participant, muted),
+    [connection],
+  );
 
   const actions = useMemo<RoomActions>(
-    () => ({ send, toggleMute, setPttMode, setPttDown, switchInput, leave }),
-    [send, toggleMute, switchInput, leave],
+    () => ({ send, toggleMute, setMutedForMe, setPttMode, setPttDown, switchInput, leave }),
+    [send, toggleMute, setMutedForMe, switchInput, leave],
   );
   const value = useMemo<RoomSessionValue>(() => ({ store, levels, actions }), [store, levels, actions]);
   const local = useMemo<LocalAudio>(

@@ -1,6 +1,16 @@
 import { useState } from 'react';
 import type { Participant, Role } from '../../protocol/control';
-import { useAudioLevel, useIsSpeaking, useLocalAudio, useMe, useParticipant, useParticipants, useRoomActions, useRoomSelector } from '../../room/hooks';
+import {
+  useAudioLevel,
+  useIsSpeaking,
+  useLocalAudio,
+  useMe,
+  useMutedForMe,
+  useParticipant,
+  useParticipants,
+  useRoomActions,
+  useRoomSelector,
+} from '../../room/hooks';
 import { canModerate } from '../../net/roomState';
 
 const ROLE_LABEL: Record<Role, string> = { host: 'Host', moderator: 'Moderator', speaker: 'Speaker', viewer: 'Viewer' };
@@ -28,6 +38,7 @@ function ParticipantTile({ id }: { id: string }) {
   const speaking = useIsSpeaking(id);
   const loudness = useAudioLevel(id);
   const myRole = useMe()?.role;
+  const mutedForMe = useMutedForMe(id);
   if (!p) return null;
   const moderate = !isMe && myRole !== undefined && canModerate(myRole, p.role);
   const ring = Math.min(1, Math.sqrt(loudness) * 2);
@@ -41,6 +52,8 @@ function ParticipantTile({ id }: { id: string }) {
       data-speaking={speaking}
       data-muted={p.muted || p.self_muted}
       data-reconnecting={p.reconnecting}
+      data-stream={p.stream}
+      data-muted-for-me={mutedForMe === null ? 'false' : mutedForMe === 'muted' ? 'true' : 'pending'}
     >
       <div className="avatar">{p.name.slice(0, 1).toUpperCase()}</div>
       <div className="who">
@@ -64,10 +77,35 @@ function ParticipantTile({ id }: { id: string }) {
         )}
         {handRaised && <span className="tag hand">hand raised</span>}
         {p.reconnecting && <span className="tag warn">reconnecting…</span>}
+        {mutedForMe !== null && (
+          <span
+            className="tag warn"
+            data-testid="muted-for-you"
+            title={mutedForMe === 'muted' ? 'you receive none of their audio' : 'asking the server to stop their audio'}
+          >
+            muted for you{mutedForMe === 'pending' ? '…' : ''}
+          </span>
+        )}
       </div>
+      {!isMe && <MuteForMeButton participant={p} muted={mutedForMe !== null} />}
       {!isMe && <VolumeSlider stream={p.stream} />}
       {moderate && <ModeratorMenu participant={p} myRole={myRole!} />}
     </div>
+  );
+}
+
+/** "Mute for me": the server stops sending us their audio; nobody else is affected. */
+function MuteForMeButton({ participant: p, muted }: { participant: Participant; muted: boolean }) {
+  const { setMutedForMe } = useRoomActions();
+  return (
+    <button
+      data-testid="mute-for-me"
+      aria-pressed={muted}
+      title={muted ? `Hear ${p.name} again` : `Stop receiving ${p.name}'s audio (only for you)`}
+      onClick={() => setMutedForMe(p.id, !muted)}
+    >
+      {muted ? 'Unmute for me' : 'Mute for me'}
+    </button>
   );
 }
 

@@ -66,6 +66,7 @@ function session(state: RoomState, local: Partial<LocalAudio> = {}) {
       return 'c1';
     },
     toggleMute: vi.fn(),
+    setMutedForMe: vi.fn(),
     setPttMode: vi.fn(),
     setPttDown: vi.fn(),
     switchInput: vi.fn(),
