@@ -373,7 +373,13 @@ impl Engine {
                         proxy.mirror = Some(s.clone());
                     }
                 }
+                // A resume answered with a replay carries no snapshot; without a mirror (this
+                // process restarted) we could not check our users' frames or apply events.
+                let need_mirror = proxy.mirror.is_none();
                 self.out.send_one(conn, ServerMsg::Welcome(welcome));
+                if need_mirror {
+                    self.out.send_peer(from, now, PeerMsg::Sync { room, last_seq: 0 });
+                }
             }
             PeerMsg::JoinRefused { room, join_ref, error } => {
                 let Some(proxy) = self.proxies.get_mut(from).and_then(|r| r.get_mut(&room)) else { return };
@@ -447,7 +453,14 @@ impl Engine {
             self.out.send_peer(from, now, PeerMsg::SyncRefused { room: room_id.to_string(), error: EngineError::new(code) });
             return;
         }
-        match room.events_since(last_seq, &self.our_node) {
+        // `last_seq` 0: the node has no mirror of the room (its process restarted while its
+        // users resumed): events alone cannot rebuild one, so it gets the room whole.
+        let since = if last_seq == 0 {
+            EventsSince::SnapshotNeeded { snapshot: room.snapshot(&self.our_node) }
+        } else {
+            room.events_since(last_seq, &self.our_node)
+        };
+        match since {
             EventsSince::Missed { events } => {
                 for event in events {
                     self.out.send_peer(from, now, PeerMsg::Event { room: room_id.to_string(), event });
