@@ -6,6 +6,7 @@ use devnode::types::*;
 use devnode::{Cluster, ClusterOptions};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 fn tester_addr() -> String {
     "alice.os@tester:devnode:sys".into()
@@ -500,13 +501,26 @@ async fn a_rebooted_node_keeps_its_port_login_packages_and_saved_state_and_drops
     .await;
     assert!(ended.is_ok(), "the open socket ends with the node");
     assert_eq!(node.port(), port);
-    assert_eq!(node.login_cookie(), cookie, "a login survives the reboot");
     assert!(node.wait_running(&probe_id(), Duration::from_secs(10)).await, "installed packages come back");
     // Test endpoints are gone with the old kernel; attach a new tester and ask.
     let tester = node.endpoint(tester_id(), true, vec![Capability::messaging(Address::new("alice.os", probe_id()))]);
     let mut probe = Probe { tester, address: Address::new("alice.os", probe_id()) };
     probe.command(json!("GetState")).await;
     assert_eq!(probe.report().await, json!({"State": "before-reboot"}));
+    // A login survives the reboot: the cookie made before it still opens an authenticated
+    // socket. (Comparing cookies would not do: each carries its expiry in seconds.)
+    probe
+        .command(json!({"SendAndAwait": {"target": "alice.os@http-server:distro:sys", "expects_response": 3,
+            "body": json!({"WebSocketBind": {"path": "/owner", "authenticated": true, "extension": false}}).to_string()}}))
+        .await;
+    probe.report().await;
+    let mut req = node.ws_url("/probe:probe:devnode.os/owner").into_client_request().unwrap();
+    req.headers_mut().insert("cookie", cookie.parse().unwrap());
+    let (_owner, resp) = tokio_tungstenite::connect_async(req).await.expect("the login made before the reboot is accepted");
+    assert_eq!(resp.status(), 101);
+    let mut anonymous = node.ws_url("/probe:probe:devnode.os/owner").into_client_request().unwrap();
+    anonymous.headers_mut().insert("cookie", "hyperware-auth_alice.os=none".parse().unwrap());
+    assert!(tokio_tungstenite::connect_async(anonymous).await.is_err(), "and a made-up one is not");
     let js = reqwest::get(format!("{}/our.js", node.http_url())).await.unwrap();
     assert_eq!(js.status(), 200, "serving again on the same port");
     cluster.shutdown().await;
