@@ -9,62 +9,10 @@
 //! process could), so the host's own refusals of `sync`, control and audio are what is tested.
 mod common;
 use common::*;
-use devnode::{Address, Capability, Endpoint, Message, Request, Response};
 use serde_json::{json, Value};
-use std::time::Duration;
 use voice_chat_engine::audio;
 
-/// A node speaking the peer protocol by hand to alice.os.
-struct FakePeer {
-    ep: Endpoint,
-    alice: Address,
-    seq: u64,
-    /// Peer envelopes alice's process sent us.
-    received: Vec<Value>,
-    /// Answers to our requests, by request id.
-    answers: Vec<(u64, Value)>,
-}
-
 impl FakePeer {
-    async fn send_raw(&mut self, body: Value, blob: Option<Vec<u8>>) -> u64 {
-        let blob = blob.map(|bytes| devnode::Blob { mime: None, bytes });
-        self.ep.send(self.alice.clone(), Request::new(body.to_string()).expecting(5), blob).await
-    }
-
-    async fn send(&mut self, msg: Value) -> u64 {
-        self.seq += 1;
-        let envelope = json!({"v": 1, "session": "carol-session", "seq": self.seq, "msg": msg});
-        self.send_raw(json!({ "PeerMessage": null }), Some(envelope.to_string().into_bytes())).await
-    }
-
-    /// Receives (answering alice's requests as a peer process would) until `done` holds.
-    async fn pump_until(&mut self, what: &str, done: impl Fn(&FakePeer) -> bool) {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        while !done(self) {
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            assert!(!left.is_zero(), "carol: timed out waiting for {what}; received {:?}", self.received);
-            let Some(item) = self.ep.recv(left.min(Duration::from_millis(200))).await else { continue };
-            let Ok(km) = item else { continue };
-            let body: Value = serde_json::from_slice(km.message.body()).unwrap_or(Value::Null);
-            match &km.message {
-                Message::Request(r) => {
-                    if body.get("PeerMessage").is_some() {
-                        let env = km.blob.as_ref().and_then(|b| serde_json::from_slice(&b.bytes).ok()).unwrap_or(Value::Null);
-                        self.received.push(env);
-                    }
-                    if r.expects_response.is_some() {
-                        self.ep.respond(&km, Response::new(r#"{"Ok":null}"#), None).await;
-                    }
-                }
-                Message::Response(..) => self.answers.push((km.id, body)),
-            }
-        }
-    }
-
-    fn got(&self, msg_type: &str, pred: impl Fn(&Value) -> bool) -> bool {
-        self.received.iter().any(|e| e["msg"]["type"] == msg_type && pred(&e["msg"]))
-    }
-
     /// A positive marker: a heartbeat answered by its `heartbeat_ack`. Whatever alice's
     /// process sent us before it handled the heartbeat was sent before the ack.
     async fn round_trip(&mut self) {
@@ -83,9 +31,7 @@ impl FakePeer {
 }
 
 fn fake_carol(cluster: &devnode::Cluster) -> FakePeer {
-    let carol = cluster.node("carol.os");
-    let ep = carol.endpoint(app_id(), false, vec![Capability::network("carol.os")]);
-    FakePeer { ep, alice: Address::new("alice.os", app_id()), seq: 0, received: vec![], answers: vec![] }
+    FakePeer::new(cluster.node("carol.os"))
 }
 
 /// The metrics a refusal must not move (what it may count is checked apart).

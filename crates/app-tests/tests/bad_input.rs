@@ -2,68 +2,8 @@
 //! counted) and changes nothing in the room.
 mod common;
 use common::*;
-use devnode::{Address, Capability, Endpoint, Message, Request, Response};
 use serde_json::{json, Value};
-use std::time::Duration;
 use voice_chat_engine::audio;
-
-/// A node that never joined the room, speaking the peer protocol through a native endpoint
-/// registered as the voice-chat process on carol.os (which does not run the app).
-struct FakePeer {
-    ep: Endpoint,
-    alice: Address,
-    seq: u64,
-    /// Peer envelopes alice's process sent us.
-    received: Vec<Value>,
-    /// Answers to our requests, by request id.
-    answers: Vec<(u64, Value)>,
-}
-
-impl FakePeer {
-    async fn send_raw(&mut self, body: Value, blob: Option<Vec<u8>>) -> u64 {
-        let blob = blob.map(|bytes| devnode::Blob { mime: None, bytes });
-        self.ep.send(self.alice.clone(), Request::new(body.to_string()).expecting(5), blob).await
-    }
-
-    async fn send(&mut self, msg: Value) -> u64 {
-        self.seq += 1;
-        let envelope = json!({"v": 1, "session": "carol-session", "seq": self.seq, "msg": msg});
-        // docs/protocol.md: the envelope travels as the blob of a {"PeerMessage":null} request.
-        self.send_raw(json!({ "PeerMessage": null }), Some(envelope.to_string().into_bytes())).await
-    }
-
-    /// Receives (answering alice's requests as a peer process would) until `done` holds.
-    async fn pump_until(&mut self, what: &str, done: impl Fn(&FakePeer) -> bool) {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        while !done(self) {
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            assert!(!left.is_zero(), "carol: timed out waiting for {what}; received {:?}, answers {:?}", self.received, self.answers);
-            let Some(item) = self.ep.recv(left.min(Duration::from_millis(200))).await else { continue };
-            let Ok(km) = item else { continue };
-            let body: Value = serde_json::from_slice(km.message.body()).unwrap_or(Value::Null);
-            match &km.message {
-                Message::Request(r) => {
-                    if body.get("PeerMessage").is_some() {
-                        let env = km.blob.as_ref().and_then(|b| serde_json::from_slice(&b.bytes).ok()).unwrap_or(Value::Null);
-                        self.received.push(env);
-                    }
-                    if r.expects_response.is_some() {
-                        self.ep.respond(&km, Response::new(r#"{"Ok":null}"#), None).await;
-                    }
-                }
-                Message::Response(..) => self.answers.push((km.id, body)),
-            }
-        }
-    }
-
-    fn answer(&self, id: u64) -> Option<&Value> {
-        self.answers.iter().find(|(i, _)| *i == id).map(|(_, v)| v)
-    }
-
-    fn got(&self, msg_type: &str, pred: impl Fn(&Value) -> bool) -> bool {
-        self.received.iter().any(|e| e["msg"]["type"] == msg_type && pred(&e["msg"]))
-    }
-}
 
 async fn assert_unchanged(api: &Api, room: &str, baseline: &Value, after: &str) {
     assert_eq!(&room_state(&api.room(room).await), baseline, "the room changed after {after}");
@@ -220,8 +160,7 @@ async fn bad_input_gets_typed_errors_and_changes_nothing() {
 
     // A node that never joined: carol's requests are refused or ignored, with a typed answer
     // where the protocol has one, and change nothing.
-    let ep = carol.endpoint(app_id(), false, vec![Capability::network("carol.os")]);
-    let mut carol_peer = FakePeer { ep, alice: Address::new("alice.os", app_id()), seq: 0, received: vec![], answers: vec![] };
+    let mut carol_peer = FakePeer::new(carol);
     let kick = carol_peer
         .send(json!({"type": "control", "room": room, "participant": g1_id, "msg": {"type": "kick", "participant": a0_id}, "ref": "evil"}))
         .await;

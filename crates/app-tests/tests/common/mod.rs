@@ -2,6 +2,8 @@
 //! client with the owner's cookie, and a WebSocket test client that behaves like the UI's
 //! connection (acknowledges audio, collects what it receives) and can be told to stall.
 #![allow(dead_code)]
+mod fake_peer;
+pub use fake_peer::FakePeer;
 use devnode::{Cluster, ClusterOptions, Node};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
