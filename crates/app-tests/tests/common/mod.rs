@@ -3,6 +3,7 @@
 //! connection (acknowledges audio, collects what it receives) and can be told to stall.
 #![allow(dead_code)]
 mod fake_peer;
+#[allow(unused_imports)] // not every test file drives a peer by hand
 pub use fake_peer::FakePeer;
 use devnode::{Cluster, ClusterOptions, Node};
 use futures_util::{SinkExt, StreamExt};
