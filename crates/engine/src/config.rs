@@ -94,6 +94,9 @@ pub struct Config {
     /// How often the shell is asked which sockets the runtime still has (it drops sockets
     /// without telling the process).
     pub socket_check_ms: u64,
+    /// `node.rooms`: at most one `room_update` per room per this interval; the first change
+    /// after a quiet interval goes out at once, later ones together at its end.
+    pub lobby_update_ms: u64,
 }
 
 impl Default for Config {
@@ -138,6 +141,7 @@ impl Default for Config {
             peer_audio_answer_ms: 2_000,
             save_interval_ms: 250,
             socket_check_ms: 100,
+            lobby_update_ms: 250,
         }
     }
 }

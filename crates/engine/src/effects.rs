@@ -3,6 +3,7 @@
 //! peers (the [`PeerLinks`]), a save (the [`SaveSchedule`]) and the counters.
 
 use crate::error::EngineError;
+use crate::lobby::Lobby;
 use crate::metrics::Metrics;
 use crate::outbox::{Outbox, Pending};
 use crate::peer_wire::PeerMsg;
@@ -21,6 +22,8 @@ pub(crate) struct Effects {
     pub save: SaveSchedule,
     /// What each socket subscribed to: room pushes go only to sockets that want them.
     pub subs: Subscribers,
+    /// What the `node.rooms` subscribers were sent and which rooms changed since.
+    pub lobby: Lobby,
 }
 
 impl Effects {
@@ -65,6 +68,7 @@ impl Effects {
     /// Sends a room event to everyone in the room: local sockets that subscribed to its topic
     /// and each reachable peer once.
     pub fn emit(&mut self, room: &mut Room, now: u64, event: Event) {
+        self.lobby.touch(&room.id);
         let logged = room.log.append(event).clone();
         let msg = ServerMsg::Event { room: room.id.clone(), seq: logged.seq, event: logged.event.clone() };
         self.send_topic(room.local_conns(), &event_topic(&room.id, &logged.event), msg);
@@ -86,8 +90,15 @@ impl Effects {
         }
     }
 
+    /// Sends a presence change to the room's sockets that want it, the owner's sockets that
+    /// watch it from outside (`room.<id>.presence.*` without joining), and each reachable peer.
     pub fn announce(&mut self, room: &Room, now: u64, event: Presence) {
-        self.send_topic(room.local_conns(), &presence_topic(&room.id, &event), ServerMsg::Presence { room: room.id.clone(), event: event.clone() });
+        self.lobby.touch(&room.id);
+        let topic = presence_topic(&room.id, &event);
+        let mut conns = room.local_conns();
+        self.subs.retain_wanting(&mut conns, &topic);
+        self.subs.add_outsiders(&mut conns, &room.id, &topic);
+        self.send(conns, ServerMsg::Presence { room: room.id.clone(), event: event.clone() });
         for node in room.peer_nodes() {
             if self.reachable(&node) {
                 self.send_peer(&node, now, PeerMsg::Presence { room: room.id.clone(), event: event.clone() });

@@ -157,6 +157,10 @@ impl Engine {
                 None => None,
             };
             self.out.subs.set_room(conn, room);
+            if self.out.subs.watching(conn) {
+                // The owner's socket keeps watching (node.rooms, presence) after leaving.
+                c.unjoined_since = None;
+            }
             c.membership = membership;
             if c.unjoined_since.is_some() {
                 self.timers.arm(Timer::JoinDeadline, now + self.cfg.join_deadline_ms);
@@ -191,6 +195,7 @@ impl Engine {
                 metrics: Metrics::default(),
                 save: SaveSchedule::new(cfg.save_interval_ms),
                 subs: Subscribers::default(),
+                lobby: Default::default(),
             },
             cfg,
             our_node: our_node.to_string(),
@@ -341,6 +346,7 @@ impl Engine {
     /// The end of every input: audio gathered for peers leaves at once (one batch per peer
     /// holding only frames of this input), and a save is queued or scheduled.
     pub(crate) fn settle(&mut self, now_ms: u64) {
+        self.flush_lobby(now_ms);
         let Effects { queue, peers, save, .. } = &mut self.out;
         for id in peers.pending_audio.drain(..) {
             queue.push(Pending::PeerAudio(id));
@@ -470,7 +476,7 @@ impl Engine {
                 addr,
             },
         );
-        self.out.subs.open(conn);
+        self.out.subs.open(conn, kind == ConnKind::Owner);
         true
     }
 
@@ -499,6 +505,23 @@ impl Engine {
         }
         if let Some(next) = self.conns.values().filter_map(|c| c.unjoined_since).min() {
             self.timers.arm(Timer::JoinDeadline, next + deadline);
+        }
+    }
+
+    /// After `conn` changed its subscriptions: the owner's socket in no room that holds one
+    /// watches and is exempt from the join deadline; when it holds none any more, its
+    /// deadline starts again from now.
+    fn update_watching(&mut self, now_ms: u64, conn: ConnId) {
+        let watching = self.out.subs.watching(conn);
+        let Some(c) = self.conns.get_mut(&conn) else { return };
+        if c.membership.is_some() {
+            return;
+        }
+        if watching {
+            c.unjoined_since = None;
+        } else if c.unjoined_since.is_none() {
+            c.unjoined_since = Some(now_ms);
+            self.timers.arm(Timer::JoinDeadline, now_ms + self.cfg.join_deadline_ms);
         }
     }
 
@@ -703,14 +726,20 @@ impl Engine {
             ClientMsg::Subscribe { pattern } => {
                 self.touch_participant(now_ms, &membership);
                 let streams = self.audio_streams_of(&membership);
-                let confirmed = self.out.subs.subscribe(conn, &pattern, &streams)?;
+                let confirmed = self.out.subs.subscribe(conn, &pattern, &streams, self.rooms.keys().map(String::as_str))?;
+                let lobby = confirmed.topics.first().is_some_and(|t| t == "node.rooms");
                 self.out.send_one(conn, ServerMsg::Subscribed { pattern: confirmed.pattern, topics: confirmed.topics });
+                if lobby {
+                    self.lobby_subscribed(conn);
+                }
+                self.update_watching(now_ms, conn);
                 Ok(())
             }
             ClientMsg::Unsubscribe { pattern } => {
                 self.touch_participant(now_ms, &membership);
                 self.out.subs.unsubscribe(conn, &pattern)?;
                 self.out.send_one(conn, ServerMsg::Unsubscribed { pattern });
+                self.update_watching(now_ms, conn);
                 Ok(())
             }
             other => match membership {
@@ -784,6 +813,8 @@ impl Engine {
                     self.scratch_requests = due;
                 }
                 Timer::SyncRetry => self.retry_syncs(now_ms),
+                // `settle` sends the coalesced node.rooms updates.
+                Timer::Lobby => {}
             }
         }
     }

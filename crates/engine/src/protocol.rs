@@ -348,6 +348,28 @@ pub struct Welcome {
     pub snapshot: Option<Snapshot>,
 }
 
+/// One room as the `node.rooms` topic shows it (a lobby line).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LobbyRoom {
+    pub id: RoomId,
+    pub name: String,
+    /// Participants, reconnecting ones included.
+    pub participants: u32,
+    pub capacity: u32,
+    pub guests_allowed: bool,
+    pub created_ms: u64,
+    /// Who is speaking now, in participant order.
+    pub speaking: Vec<LobbySpeaker>,
+}
+
+/// A participant whose speaking indicator is on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LobbySpeaker {
+    pub participant: ParticipantId,
+    pub name: String,
+    pub stream: u16,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMsg {
@@ -365,6 +387,13 @@ pub enum ServerMsg {
     Subscribed { pattern: String, topics: Vec<String> },
     /// Answer to `unsubscribe`.
     Unsubscribed { pattern: String },
+    /// `node.rooms`: every room hosted here, sent once right after a `subscribed` that lists
+    /// `node.rooms`.
+    Rooms { rooms: Vec<LobbyRoom> },
+    /// `node.rooms`: a room was created or changed (the whole summary, replacing the last).
+    RoomUpdate { room: LobbyRoom },
+    /// `node.rooms`: a room was closed (or is gone).
+    RoomClosed { id: RoomId },
     Error {
         code: ErrorCode,
         message: String,

@@ -20,9 +20,11 @@ pub(crate) enum Timer {
     SyncRetry,
     /// Sockets that must have joined a room by now.
     JoinDeadline,
+    /// Coalesced `node.rooms` updates due.
+    Lobby,
 }
 
-const KINDS: usize = 8;
+const KINDS: usize = 9;
 
 fn slot(t: Timer) -> usize {
     match t {
@@ -34,6 +36,7 @@ fn slot(t: Timer) -> usize {
         Timer::ControlRetry => 5,
         Timer::SyncRetry => 6,
         Timer::JoinDeadline => 7,
+        Timer::Lobby => 8,
     }
 }
 
@@ -46,6 +49,7 @@ const ALL: [Timer; KINDS] = [
     Timer::ControlRetry,
     Timer::SyncRetry,
     Timer::JoinDeadline,
+    Timer::Lobby,
 ];
 
 #[derive(Debug, Clone, Default)]

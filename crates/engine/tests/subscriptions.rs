@@ -153,8 +153,11 @@ fn refusals_have_stable_codes_and_change_nothing() {
         ("room.a*".into(), ErrorCode::InvalidPattern),
         ("x".repeat(129), ErrorCode::InvalidPattern),
         ("a.b.c.d.e.f.g.h.i".into(), ErrorCode::InvalidPattern),
-        // Not topics (node.rooms is not wired; a stream is a canonical u16).
-        ("node.rooms".into(), ErrorCode::InvalidPattern),
+        // The owner's topic, not a guest's.
+        ("node.rooms".into(), ErrorCode::Forbidden),
+        ("node.*".into(), ErrorCode::Forbidden),
+        // Not topics (a stream is a canonical u16).
+        ("nodes.rooms".into(), ErrorCode::InvalidPattern),
         (format!("room.{room}.audio.07"), ErrorCode::InvalidPattern),
         (format!("room.{room}.audio.65536"), ErrorCode::InvalidPattern),
         (format!("room.{room}.video"), ErrorCode::InvalidPattern),
@@ -183,13 +186,19 @@ fn refusals_have_stable_codes_and_change_nothing() {
 }
 
 #[test]
-fn subscribing_before_joining_is_forbidden() {
+fn a_guest_subscribing_before_joining_is_forbidden_the_owner_may_watch() {
     let mut n = Node::new("a.os");
     let room = n.create_room(open_settings());
-    n.open(0, 1, ConnKind::Owner);
+    n.open(0, 1, ConnKind::Guest);
     let got = subscribe(&mut n, 0, 1, &format!("room.{}.presence.*", room.id));
     assert_eq!(error_code(&got), Some((ErrorCode::Forbidden, Some("r1".into()))));
     assert_eq!(error_code(&subscribe(&mut n, 0, 1, "**")), Some((ErrorCode::Forbidden, Some("r1".into()))));
+    // The owner's socket may see any room's presence without joining, never its chat.
+    n.open(0, 2, ConnKind::Owner);
+    let got = subscribe(&mut n, 0, 2, &format!("room.{}.presence.*", room.id));
+    let want = [format!("room.{}.presence.typing", room.id), format!("room.{}.presence.speaking", room.id)];
+    assert!(matches!(&got[..], [ServerMsg::Subscribed { topics, .. }] if topics[..] == want[..]), "{got:?}");
+    assert_eq!(error_code(&subscribe(&mut n, 0, 2, &format!("room.{}.chat", room.id))), Some((ErrorCode::Forbidden, Some("r1".into()))));
 }
 
 #[test]

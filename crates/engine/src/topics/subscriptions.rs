@@ -140,6 +140,15 @@ impl Subscriptions {
         }
     }
 
+    /// Drops the rules of `pattern` (as if never subscribed nor unsubscribed), and every rule
+    /// when no `+` rule is left.
+    pub fn forget(&mut self, pattern: &Pattern) {
+        self.rules.retain(|r| &r.pattern != pattern);
+        if !self.rules.iter().any(|r| r.want) {
+            self.rules.clear();
+        }
+    }
+
     /// Forgets every rule.
     pub fn clear(&mut self) {
         self.rules.clear();
