@@ -238,6 +238,13 @@ impl Subscribers {
         self.conns.get(&conn).is_none_or(|e| e.audio.wants(stream))
     }
 
+    /// The audio filter of `conn` (None: a connection this registry does not know, which
+    /// gets every stream). Read when a proxied room's wanted streams are summed up
+    /// (`crate::audio_interest`), not per frame.
+    pub fn audio_filter(&self, conn: ConnId) -> Option<&AudioFilter> {
+        self.conns.get(&conn).map(|e| &e.audio)
+    }
+
     /// Keeps the connections of a room (`conns`) that want `topic`. A connection this
     /// registry does not know keeps everything, as before subscriptions.
     pub fn retain_wanting(&self, conns: &mut Vec<ConnId>, topic: &Topic<'_>) {

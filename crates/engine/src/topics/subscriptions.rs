@@ -235,6 +235,12 @@ impl AudioFilter {
         f
     }
 
+    /// The filter as (every stream but the list, or only the list; the sorted list): read by
+    /// the union a member node tells the host (`crate::audio_interest`).
+    pub fn parts(&self) -> (bool, &[u16]) {
+        (self.all, &self.except)
+    }
+
     /// Whether frames of `stream` go to this connection (no allocation).
     #[inline]
     pub fn wants(&self, stream: u16) -> bool {
