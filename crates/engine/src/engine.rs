@@ -157,6 +157,7 @@ impl Engine {
                 None => None,
             };
             self.out.subs.set_room(conn, room);
+            let before = c.membership.clone();
             if self.out.subs.watching(conn) {
                 // The owner's socket keeps watching (node.rooms, presence) after leaving.
                 c.unjoined_since = None;
@@ -165,6 +166,10 @@ impl Engine {
             if c.unjoined_since.is_some() {
                 self.timers.arm(Timer::JoinDeadline, now + self.cfg.join_deadline_ms);
             }
+            // Which streams a proxied room's sockets want may have changed (left, joined).
+            let after = c.membership.clone();
+            self.audio_interest_may_change(&before);
+            self.audio_interest_may_change(&after);
         }
     }
 
@@ -729,6 +734,7 @@ impl Engine {
                 let confirmed = self.out.subs.subscribe(conn, &pattern, &streams, self.rooms.keys().map(String::as_str))?;
                 let lobby = confirmed.topics.first().is_some_and(|t| t == "node.rooms");
                 self.out.send_one(conn, ServerMsg::Subscribed { pattern: confirmed.pattern, topics: confirmed.topics });
+                self.audio_interest_may_change(&membership);
                 if lobby {
                     self.lobby_subscribed(conn);
                 }
@@ -739,6 +745,7 @@ impl Engine {
                 self.touch_participant(now_ms, &membership);
                 self.out.subs.unsubscribe(conn, &pattern)?;
                 self.out.send_one(conn, ServerMsg::Unsubscribed { pattern });
+                self.audio_interest_may_change(&membership);
                 self.update_watching(now_ms, conn);
                 Ok(())
             }

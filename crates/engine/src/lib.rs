@@ -76,6 +76,7 @@
 
 pub mod api;
 pub mod audio;
+pub mod audio_interest;
 mod commands;
 pub mod config;
 mod effects;
@@ -89,6 +90,7 @@ mod lobby;
 pub mod loudest;
 pub mod metrics;
 mod outbox;
+mod peer_interest;
 mod peer_links;
 pub mod peer_wire;
 pub mod persist;

@@ -42,6 +42,10 @@ pub struct Metrics {
     pub frames_out: u64,
     /// Copies appended to peer batches.
     pub frames_to_peers: u64,
+    /// Copies not put in a peer node's batch because that node's `audio_interest` for the
+    /// room excludes the stream (between-node suppression).
+    #[serde(default)]
+    pub frames_not_wanted_by_peers: u64,
     pub frames_dropped: DropCounts,
     /// Deliveries skipped because the client had too many unacknowledged frames.
     pub flow_control_skips: u64,

@@ -10,6 +10,7 @@
 //! starts above every seq this engine has used.
 
 use crate::audio::append_room_marker;
+use crate::audio_interest::PeerInterests;
 use crate::io::PeerId;
 use crate::limits::{RateLimit, TokenBucket};
 use crate::peer_wire::{PeerEnvelope, PeerMsg};
@@ -53,6 +54,9 @@ pub(crate) struct PeerLink {
     pub last_heard_ms: u64,
     /// Audio from this node, per room: its share of frames (see `Engine::peer_audio`).
     pub audio: Vec<(String, TokenBucket)>,
+    /// The streams this node wants per room hosted here, and what we told it per room it
+    /// hosts (`crate::audio_interest`).
+    pub interests: PeerInterests,
 }
 
 /// A control request sent and not yet answered.
@@ -94,6 +98,18 @@ pub(crate) struct PeerLinks {
     retry: RetryPolicy,
     /// Peers whose batch got audio during the current input.
     pub pending_audio: Vec<PeerId>,
+    /// The last `audio_interest` version sent (to any node): only goes up.
+    interest_version: u64,
+}
+
+/// What [`PeerLinks::append_audio`] did with a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Appended {
+    Yes,
+    /// The node said it does not want this stream of the room (its audio interest).
+    NotWanted,
+    /// No link, unreachable, or that frame is in the batch already (or was not wanted).
+    No,
 }
 
 impl PeerLinks {
@@ -110,6 +126,7 @@ impl PeerLinks {
             rate,
             retry,
             pending_audio: Vec::with_capacity(8),
+            interest_version: 0,
         }
     }
 
@@ -130,6 +147,7 @@ impl PeerLinks {
             last_frame: 0,
             last_heard_ms: now,
             audio: Vec::new(),
+            interests: PeerInterests::default(),
         };
         let id = match self.free.pop() {
             Some(id) => {
@@ -244,15 +262,24 @@ impl PeerLinks {
         next
     }
 
-    /// Appends frame number `frame_id` of `room` to the batch of `node` if it is reachable
-    /// and does not have that frame yet. Returns whether it was appended.
-    pub fn append_audio(&mut self, node: &str, room: &str, frame: &[u8], frame_id: u64) -> bool {
-        let Some(&id) = self.by_name.get(node) else { return false };
-        let Some(link) = self.links[id.0 as usize].as_mut() else { return false };
+    /// The version for the next `audio_interest` sent.
+    pub fn next_interest_version(&mut self) -> u64 {
+        self.interest_version += 1;
+        self.interest_version
+    }
+
+    /// Appends frame number `frame_id` (of `stream` in `room`) to the batch of `node` if it
+    /// is reachable, wants that stream and does not have that frame yet.
+    pub fn append_audio(&mut self, node: &str, room: &str, stream: u16, frame: &[u8], frame_id: u64) -> Appended {
+        let Some(&id) = self.by_name.get(node) else { return Appended::No };
+        let Some(link) = self.links[id.0 as usize].as_mut() else { return Appended::No };
         if !link.reachable || link.last_frame == frame_id {
-            return false;
+            return Appended::No;
         }
         link.last_frame = frame_id;
+        if !link.interests.wants(room, stream) {
+            return Appended::NotWanted;
+        }
         if link.batch.is_empty() || link.batch_room != room {
             append_room_marker(room, &mut link.batch);
             link.batch_room.clear();
@@ -262,7 +289,7 @@ impl PeerLinks {
         if !self.pending_audio.contains(&id) {
             self.pending_audio.push(id);
         }
-        true
+        Appended::Yes
     }
 
 }

@@ -1,6 +1,7 @@
 //! Messages between voice-chat processes on different nodes (docs/protocol.md, "Peer nodes").
 //! The node hosting a room is authoritative; a peer node proxies its local users' sockets.
 
+use crate::audio_interest::AudioInterest;
 use crate::error::EngineError;
 use crate::protocol::{ClientMsg, LoggedEvent, ParticipantId, Presence, Resume, RoomId, ServerMsg, Snapshot, Welcome, PROTOCOL_VERSION};
 use serde::{Deserialize, Serialize};
@@ -51,6 +52,10 @@ pub enum PeerMsg {
         #[serde(default)]
         rooms: Vec<HeldParticipants>,
     },
+    /// Which streams of `room` this node's users want now (the union of their audio
+    /// subscriptions); the host sends only those. `version` counts up per sender process: an
+    /// older or equal one than the host holds for the room is ignored (`crate::audio_interest`).
+    AudioInterest { room: RoomId, interest: AudioInterest, version: u64 },
     // ---- host node → proxy node ----
     Joined { room: RoomId, join_ref: u64, welcome: Welcome },
     JoinRefused { room: RoomId, join_ref: u64, error: EngineError },

@@ -6,6 +6,7 @@ use crate::audio::{decode_ack, decode_frame, next_batch_record, set_stream_id, B
 use crate::config::Config;
 use crate::effects::Effects;
 use crate::engine::{Conn, Engine, Membership};
+use crate::peer_links::Appended;
 use crate::limits::{RateLimit, TokenBucket};
 use crate::metrics::{DropReason, Metrics};
 use crate::protocol::Presence;
@@ -92,8 +93,11 @@ fn relay_in_room(
                 if from_peer == Some(node.as_str()) {
                     continue;
                 }
-                if ctx.out.peers.append_audio(node, &room.id, frame, ctx.frame_id) {
-                    peer_copies += 1;
+                // The node's audio interest is checked here, once per (frame, node).
+                match ctx.out.peers.append_audio(node, &room.id, stream, frame, ctx.frame_id) {
+                    Appended::Yes => peer_copies += 1,
+                    Appended::NotWanted => ctx.out.metrics.frames_not_wanted_by_peers += 1,
+                    Appended::No => {}
                 }
             }
         }
@@ -224,7 +228,7 @@ impl Engine {
         // The host decides what the other nodes hear; locally the same K-loudest rule.
         let local_ok = proxy.loudest.admit(now, self.cfg.active_stream_ms, self.cfg.max_forwarded_speakers, stream, header.level);
         let mut copies = 0;
-        if self.out.peers.append_audio(&self.scratch_host, &self.scratch_room, frame, self.frame_counter) {
+        if self.out.peers.append_audio(&self.scratch_host, &self.scratch_room, stream, frame, self.frame_counter) == Appended::Yes {
             copies = 1;
             self.out.metrics.frames_to_peers += 1;
         }

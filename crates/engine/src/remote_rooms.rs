@@ -86,6 +86,7 @@ impl Engine {
         let Some(idx) = proxy.members.iter().position(|m| m.conn == conn) else { return };
         let member = proxy.members.remove(idx);
         self.drop_empty_proxy(host, room);
+        self.tell_audio_interest(host, room);
         if let Some(participant) = member.participant {
             if self.out.reachable(host) {
                 self.out.send_peer(host, now, PeerMsg::Detach { room: room.to_string(), participant });
@@ -244,6 +245,7 @@ impl Engine {
                     rooms.remove(room);
                 }
                 self.drop_empty_proxy(host, room);
+                self.tell_audio_interest(host, room);
             }
             _ => {}
         }
@@ -319,6 +321,9 @@ impl Engine {
                 self.out.send_peer(from, now, PeerMsg::HeartbeatAck {});
             }
             PeerMsg::HeartbeatAck {} => {}
+            PeerMsg::AudioInterest { room, interest, version } => {
+                let _ = self.heed_audio_interest(from, &room, interest, version);
+            }
             PeerMsg::Join { room, join_ref, name, invite, resume } => {
                 let req = JoinRequest {
                     name,
@@ -330,6 +335,10 @@ impl Engine {
                 };
                 match self.host_join(now, &room, req) {
                     Ok(outcome) => {
+                        // The node answers `joined` by telling its interest again if it is
+                        // not "all" (`audio_interest_after_joined`).
+                        let link = self.out.peers.link(from, now);
+                        link.interests.reset(&room);
                         let participant = outcome.welcome.participant.clone();
                         self.out.send_peer(from, now, PeerMsg::Joined { room: room.clone(), join_ref, welcome: outcome.welcome });
                         for e in outcome.replay {
@@ -378,8 +387,9 @@ impl Engine {
                 let need_mirror = proxy.mirror.is_none();
                 self.out.send_one(conn, ServerMsg::Welcome(welcome));
                 if need_mirror {
-                    self.out.send_peer(from, now, PeerMsg::Sync { room, last_seq: 0 });
+                    self.out.send_peer(from, now, PeerMsg::Sync { room: room.clone(), last_seq: 0 });
                 }
+                self.audio_interest_after_joined(from, &room);
             }
             PeerMsg::JoinRefused { room, join_ref, error } => {
                 let Some(proxy) = self.proxies.get_mut(from).and_then(|r| r.get_mut(&room)) else { return };
@@ -567,12 +577,16 @@ impl Engine {
         for (room, last_seq) in rooms {
             let conns = self.proxy_conns(node, &room);
             self.out.send(conns, ServerMsg::HostStatus { room: room.clone(), reachable: true });
-            self.out.send_peer(node, now, PeerMsg::Sync { room, last_seq });
+            self.out.send_peer(node, now, PeerMsg::Sync { room: room.clone(), last_seq });
+            // Changes while it was unreachable were not told.
+            self.tell_audio_interest(node, &room);
         }
     }
 
     /// A peer's engine restarted: whatever it held is gone.
     fn peer_restarted(&mut self, now: u64, node: &str) {
+        // Its interests (and what we told its old process) are gone: every stream again.
+        self.out.peers.link(node, now).interests.forget_all();
         // Host side: its users' sockets died with it; they may resume until the timeout.
         for room in self.rooms.values_mut() {
             let lost: Vec<usize> = (0..room.participants.len())
