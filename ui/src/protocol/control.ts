@@ -89,6 +89,29 @@ export interface Ban {
   banned_ms: number;
 }
 
+/** A participant whose speaking indicator is on, as `node.rooms` shows it. */
+export interface LobbySpeaker {
+  participant: ParticipantId;
+  name: string;
+  stream: number;
+}
+
+/** One room of this node as the `node.rooms` topic shows it (docs/protocol.md, "The lobby"). */
+export interface LobbyRoom {
+  id: string;
+  name: string;
+  /** Participants, reconnecting ones included. */
+  participants: number;
+  capacity: number;
+  guests_allowed: boolean;
+  created_ms: number;
+  /** Who speaks now, in participant order. */
+  speaking: LobbySpeaker[];
+}
+
+/** The owner's topic of this node's rooms (subscribe it without joining). */
+export const NODE_ROOMS_TOPIC = 'node.rooms';
+
 export interface ProtocolErrorMessage {
   type: 'error';
   code: string;
@@ -111,6 +134,12 @@ export type ServerMessage =
   | { type: 'subscribed'; pattern: string; topics: string[] }
   /** Answer to `unsubscribe` (no `ref`). */
   | { type: 'unsubscribed'; pattern: string }
+  /** `node.rooms`: every room of the node, right after a `subscribed` listing `node.rooms`. */
+  | { type: 'rooms'; rooms: LobbyRoom[] }
+  /** `node.rooms`: a room created or changed (replaces the entry with its id). */
+  | { type: 'room_update'; room: LobbyRoom }
+  /** `node.rooms`: a room closed. */
+  | { type: 'room_closed'; id: string }
   | ProtocolErrorMessage;
 
 export type ClientBody =
@@ -172,6 +201,9 @@ const SERVER_TYPES = new Set([
   'invite',
   'subscribed',
   'unsubscribed',
+  'rooms',
+  'room_update',
+  'room_closed',
   'error',
 ]);
 
