@@ -2,6 +2,9 @@ import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { toast } from 'sonner';
 import { useLocation } from 'wouter';
 import { api, DEFAULT_CAPACITY, inviteLink, LoginRequiredError, roomName, type AppInfo, type RoomSummary } from '../api/client';
+import { LobbyConnection, type LobbySnapshot } from '../net/lobbyConnection';
+import { lobbyRooms, someoneSpeaks } from '../net/lobby';
+import { socketUrl } from '../net/socketUrl';
 import { ROLES, type Role } from '../protocol/control';
 import { parseRoomTarget, roomAddress, roomPath, RoomTargetError } from '../room/roomTarget';
 import { LoginRequired } from './Notices';
@@ -45,6 +48,49 @@ export async function copy(text: string, what: string): Promise<void> {
   }
 }
 
+/**
+ * The node's rooms live (`node.rooms` on the owner's socket, without joining a room), while
+ * `enabled`; null until the socket says something.
+ */
+function useLobby(enabled: boolean): LobbySnapshot | null {
+  const [snapshot, setSnapshot] = useState<LobbySnapshot | null>(null);
+  useEffect(() => {
+    if (!enabled || typeof WebSocket === 'undefined') return;
+    const lobby = new LobbyConnection({ url: socketUrl(location, false) });
+    const off = lobby.subscribe(() => setSnapshot(lobby.snapshot()));
+    lobby.start();
+    return () => {
+      off();
+      lobby.stop();
+    };
+  }, [enabled]);
+  return snapshot;
+}
+
+/** One line of "Your rooms". */
+interface RoomRow {
+  room: RoomSummary;
+  participants: number;
+  guestsAllowed: boolean;
+  /** Names of who speaks now (live list only). */
+  speakers: string[];
+}
+
+/** The live list once it has arrived (it stays while reconnecting), else the HTTP one. */
+function roomRows(rooms: RoomSummary[] | null, lobby: LobbySnapshot | null): RoomRow[] | null {
+  if (lobby && (lobby.lobby.synced || Object.keys(lobby.lobby.rooms).length > 0)) {
+    return lobbyRooms(lobby.lobby).map((r) => ({
+      room: { id: r.id, name: r.name, participants: r.participants, created_ms: r.created_ms },
+      participants: r.participants,
+      guestsAllowed: r.guests_allowed,
+      speakers: someoneSpeaks(r) ? r.speaking.map((s) => s.name) : [],
+    }));
+  }
+  return (
+    rooms?.map((room) => ({ room, participants: room.participants ?? 0, guestsAllowed: room.settings?.guests_allowed ?? false, speakers: [] })) ?? null
+  );
+}
+
 export function Home() {
   const [info, setInfo] = useState<AppInfo | null>(null);
   const [rooms, setRooms] = useState<RoomSummary[] | null>(null);
@@ -69,6 +115,8 @@ export function Home() {
     void refresh();
   }, [refresh]);
 
+  const lobby = useLobby(info !== null && !needLogin);
+
   if (needLogin) return <LoginRequired />;
 
   return (
@@ -85,7 +133,7 @@ export function Home() {
         <CreateRoom onCreated={refresh} />
         <JoinRemote />
       </div>
-      <RoomList rooms={rooms} onChanged={refresh} />
+      <RoomList rows={roomRows(rooms, lobby)} status={lobby?.status ?? null} onChanged={refresh} />
     </main>
   );
 }
@@ -177,7 +225,7 @@ function JoinRemote() {
   );
 }
 
-function RoomList({ rooms, onChanged }: { rooms: RoomSummary[] | null; onChanged: () => void }) {
+function RoomList({ rows, status, onChanged }: { rows: RoomRow[] | null; status: LobbySnapshot['status'] | null; onChanged: () => void }) {
   const [, navigate] = useLocation();
 
   async function close(room: RoomSummary) {
@@ -193,21 +241,38 @@ function RoomList({ rooms, onChanged }: { rooms: RoomSummary[] | null; onChanged
 
   return (
     <section className="card" data-testid="room-list">
-      <h2>Your rooms</h2>
-      {rooms === null ? (
+      <h2>
+        Your rooms{' '}
+        <span className="muted lobby-status" data-testid="lobby-status" data-status={status ?? 'off'}>
+          {status === 'live' ? '· live' : status === 'reconnecting' ? '· reconnecting…' : ''}
+        </span>
+      </h2>
+      {rows === null ? (
         <p className="muted">Loading…</p>
-      ) : rooms.length === 0 ? (
+      ) : rows.length === 0 ? (
         <p className="muted">No rooms yet. Create one above.</p>
       ) : (
         <ul className="rooms">
-          {rooms.map((room) => (
-            <li key={room.id}>
+          {rows.map(({ room, participants, guestsAllowed, speakers }) => (
+            <li
+              key={room.id}
+              className={speakers.length > 0 ? 'lobby-room speaking' : 'lobby-room'}
+              data-testid="lobby-room"
+              data-room={room.id}
+              data-participants={participants}
+              data-speaking={speakers.length > 0}
+            >
               <div>
+                <span
+                  className="lobby-ring"
+                  aria-label={speakers.length > 0 ? `Speaking: ${speakers.join(', ')}` : 'Nobody speaking'}
+                  title={speakers.length > 0 ? `Speaking: ${speakers.join(', ')}` : undefined}
+                />
                 <strong>{roomName(room)}</strong>
                 <span className="muted">
                   {' '}
-                  · {room.participants ?? 0} in the room
-                  {room.settings?.guests_allowed ? ' · guests allowed' : ''}
+                  · <span data-testid="lobby-count">{participants}</span> in the room
+                  {guestsAllowed ? ' · guests allowed' : ''}
                 </span>
               </div>
               <div className="actions">
