@@ -15,14 +15,14 @@
 //!   a quiet interval goes out at once, later ones wait for the interval's end (the `Lobby`
 //!   timer) and go as one update with the state then. So a flood of speaking changes costs at
 //!   most four updates per room per second. `room_closed` is never held back.
+//!
+//! This file is the bookkeeping, without the engine; `crate::lobby_push` sends what it decides
+//! to the subscribers.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::engine::Engine;
 use crate::protocol::{LobbyRoom, LobbySpeaker, ServerMsg};
 use crate::room::Room;
-use crate::timers::Timer;
-use crate::ConnId;
 
 /// What the lobby last sent and what changed since (shared by every subscriber).
 #[derive(Debug, Clone, Default)]
@@ -65,82 +65,66 @@ pub(crate) fn summarize(room: &Room) -> LobbyRoom {
     }
 }
 
-impl Engine {
-    /// Every room hosted here, as `node.rooms` shows it.
-    fn lobby_rooms(&self) -> Vec<LobbyRoom> {
-        self.rooms.values().map(summarize).collect()
-    }
-
-    /// `conn` just subscribed to `node.rooms`: it gets every room now. The first subscriber
-    /// starts the bookkeeping from this state.
-    pub(crate) fn lobby_subscribed(&mut self, conn: ConnId) {
-        let rooms = self.lobby_rooms();
-        let lobby = &mut self.out.lobby;
-        if !lobby.active {
-            lobby.active = true;
-            lobby.dirty.clear();
-            lobby.quiet_until.clear();
-            lobby.sent = rooms.iter().map(|r| (r.id.clone(), r.clone())).collect();
+impl Lobby {
+    /// Someone subscribed: every room now, as `rooms` sends it. The first subscriber starts
+    /// the bookkeeping from this state.
+    pub fn subscribed(&mut self, rooms: &BTreeMap<String, Room>) -> Vec<LobbyRoom> {
+        let list: Vec<LobbyRoom> = rooms.values().map(summarize).collect();
+        if !self.active {
+            self.active = true;
+            self.dirty.clear();
+            self.quiet_until.clear();
+            self.sent = list.iter().map(|r| (r.id.clone(), r.clone())).collect();
         }
-        self.out.send_one(conn, ServerMsg::Rooms { rooms });
+        list
     }
 
-    /// Sends what changed to the `node.rooms` subscribers (see the module docs). Runs at the
-    /// end of every input; costs two comparisons when nothing changed.
-    pub(crate) fn flush_lobby(&mut self, now_ms: u64) {
-        if !self.out.subs.has_lobby_watchers() {
-            if self.out.lobby.active {
-                self.out.lobby = Lobby::default();
+    /// What to send now (see the module docs), and when to look again for updates held back.
+    /// `watched`: whether anybody subscribes now; when nobody does, everything is forgotten.
+    /// Costs two comparisons when nothing changed, and allocates nothing then.
+    pub fn flush(&mut self, now_ms: u64, interval_ms: u64, watched: bool, rooms: &BTreeMap<String, Room>) -> (Vec<ServerMsg>, Option<u64>) {
+        let mut messages = Vec::new();
+        if !watched {
+            if self.active {
+                *self = Lobby::default();
             }
-            return;
+            return (messages, None);
         }
-        let lobby = &mut self.out.lobby;
-        if lobby.dirty.is_empty() && self.rooms.len() == lobby.sent.len() {
-            return;
+        if self.dirty.is_empty() && rooms.len() == self.sent.len() {
+            return (messages, None);
         }
-        if self.rooms.len() != lobby.sent.len() {
+        if rooms.len() != self.sent.len() {
             // Created (or gone without an event): compare the two lists whole.
-            for id in self.rooms.keys().filter(|id| !lobby.sent.contains_key(*id)) {
-                lobby.dirty.insert(id.clone());
+            for id in rooms.keys().filter(|id| !self.sent.contains_key(*id)) {
+                self.dirty.insert(id.clone());
             }
-            for id in lobby.sent.keys().filter(|id| !self.rooms.contains_key(*id)) {
-                lobby.dirty.insert(id.clone());
+            for id in self.sent.keys().filter(|id| !rooms.contains_key(*id)) {
+                self.dirty.insert(id.clone());
             }
         }
         let mut wake: Option<u64> = None;
-        let mut messages = Vec::new();
-        let dirty = std::mem::take(&mut lobby.dirty);
-        for id in dirty {
-            let Some(room) = self.rooms.get(&id) else {
-                lobby.quiet_until.remove(&id);
-                if lobby.sent.remove(&id).is_some() {
+        for id in std::mem::take(&mut self.dirty) {
+            let Some(room) = rooms.get(&id) else {
+                self.quiet_until.remove(&id);
+                if self.sent.remove(&id).is_some() {
                     messages.push(ServerMsg::RoomClosed { id });
                 }
                 continue;
             };
-            if let Some(&until) = lobby.quiet_until.get(&id) {
+            if let Some(&until) = self.quiet_until.get(&id) {
                 if now_ms < until {
                     wake = Some(wake.map_or(until, |w| w.min(until)));
-                    lobby.dirty.insert(id);
+                    self.dirty.insert(id);
                     continue;
                 }
             }
             let summary = summarize(room);
-            if lobby.sent.get(&id) != Some(&summary) {
-                lobby.quiet_until.insert(id.clone(), now_ms + self.cfg.lobby_update_ms);
-                lobby.sent.insert(id, summary.clone());
+            if self.sent.get(&id) != Some(&summary) {
+                self.quiet_until.insert(id.clone(), now_ms + interval_ms);
+                self.sent.insert(id, summary.clone());
                 messages.push(ServerMsg::RoomUpdate { room: summary });
             }
         }
-        if let Some(at) = wake {
-            self.timers.arm(Timer::Lobby, at);
-        }
-        if messages.is_empty() {
-            return;
-        }
-        let watchers: Vec<ConnId> = self.out.subs.lobby_watchers().collect();
-        for msg in messages {
-            self.out.send(watchers.clone(), msg);
-        }
+        (messages, wake)
     }
 }
