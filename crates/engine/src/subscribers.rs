@@ -346,4 +346,39 @@ mod tests {
         s.set_room(1, Some("roomB"));
         assert!(s.wants_audio(1, 4) && s.wants_audio(1, 77), "a new room starts with all of it");
     }
+
+    #[test]
+    fn the_owner_watches_without_joining_and_keeps_watching_after_leaving() {
+        let mut s = Subscribers::default();
+        s.open(1, true);
+        s.open(2, false);
+        assert!(!s.watching(1) && !s.has_lobby_watchers());
+        let c = s.subscribe(1, "**", &[], ["roomA", "roomB"]).unwrap();
+        assert_eq!(
+            c.topics,
+            ["node.rooms", "room.roomA.presence.typing", "room.roomA.presence.speaking", "room.roomB.presence.typing", "room.roomB.presence.speaking"]
+        );
+        assert!(s.watching(1));
+        assert_eq!(s.lobby_watchers().collect::<Vec<_>>(), [1]);
+        assert_eq!(s.subscribe(2, "node.rooms", &[], []).unwrap_err(), TopicError::Forbidden);
+        // Joined, the owner's socket is a participant like any other, and still watches.
+        s.set_room(1, Some(A));
+        assert!(!s.watching(1), "in a room: not exempt, it has joined");
+        assert_eq!(s.lobby_watchers().collect::<Vec<_>>(), [1]);
+        let mut conns = vec![];
+        s.add_outsiders(&mut conns, A, &Topic::Room(A, RoomTopic::Speaking));
+        assert!(conns.is_empty(), "its own room reaches it as a participant, not as an outsider");
+        s.add_outsiders(&mut conns, "roomB", &Topic::Room("roomB", RoomTopic::Speaking));
+        assert_eq!(conns, [1]);
+        // Leaving drops the join's room.roomA.** and keeps `**` (node.rooms, presence).
+        s.set_room(1, None);
+        assert_eq!(s.patterns(1), ["+**"]);
+        assert!(s.watching(1));
+        s.unsubscribe(1, "**").unwrap();
+        assert!(!s.watching(1) && !s.has_lobby_watchers());
+        // Only the join's pattern: nothing left after leaving.
+        s.set_room(1, Some(A));
+        s.set_room(1, None);
+        assert!(s.patterns(1).is_empty() && !s.watching(1));
+    }
 }
