@@ -35,6 +35,11 @@ pub(crate) struct Lobby {
     sent: BTreeMap<String, LobbyRoom>,
     /// Per room: no `room_update` before this time.
     quiet_until: BTreeMap<String, u64>,
+    /// A room became dirty since the last flush (else every dirty room is held back).
+    fresh: bool,
+    /// The earliest time a held-back room may be sent: until then, with nothing fresh, a
+    /// flush has nothing to do (so audio frames during a burst cost no set walk).
+    held_until: Option<u64>,
 }
 
 impl Lobby {
@@ -43,6 +48,7 @@ impl Lobby {
     pub fn touch(&mut self, room: &str) {
         if self.active && !self.dirty.contains(room) {
             self.dirty.insert(room.to_owned());
+            self.fresh = true;
         }
     }
 }
@@ -90,10 +96,11 @@ impl Lobby {
             }
             return (messages, None);
         }
-        if self.dirty.is_empty() && rooms.len() == self.sent.len() {
+        let same_rooms = rooms.len() == self.sent.len();
+        if same_rooms && (self.dirty.is_empty() || (!self.fresh && self.held_until.is_some_and(|t| now_ms < t))) {
             return (messages, None);
         }
-        if rooms.len() != self.sent.len() {
+        if !same_rooms {
             // Created (or gone without an event): compare the two lists whole.
             for id in rooms.keys().filter(|id| !self.sent.contains_key(*id)) {
                 self.dirty.insert(id.clone());
@@ -125,6 +132,8 @@ impl Lobby {
                 messages.push(ServerMsg::RoomUpdate { room: summary });
             }
         }
+        self.fresh = false;
+        self.held_until = wake;
         (messages, wake)
     }
 }
