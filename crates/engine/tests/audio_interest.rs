@@ -351,3 +351,30 @@ fn a_node_whose_users_the_host_removed_as_ghosts_tells_its_interest_again_after_
     net.run(95_030);
     assert_eq!(to_b(&mut net, 95_040, 3), 1);
 }
+
+#[test]
+fn a_change_while_the_host_is_unreachable_is_told_when_it_is_back() {
+    let mut net = Net::new(&[A, B]);
+    let room = net.room_on_a_with_bob_from_b();
+    let snap = net.node(A).engine.room_snapshot(&room.id).unwrap();
+    let alice = snap.participants.iter().find(|p| p.name == "alice").expect("alice").clone();
+    let to_b = |net: &mut Net, now: u64, seq: u32| {
+        net.node(A).binary(now, 1, &mut frame(alice.stream, seq, 20)).expect("relayed");
+        std::mem::take(&mut net.node(A).audio_out).iter().filter(|(n, _)| n == B).map(|(_, b)| frames_of(b, alice.stream)).sum::<usize>()
+    };
+    // A short outage (no ghosts removed): each side marks the other unreachable.
+    net.down = vec![A.into(), B.into()];
+    net.node(A).send(1_000, 1, &ClientMsg::Typing {});
+    net.node(B).send(1_000, 7, &ClientMsg::Typing {});
+    net.run(1_000);
+    net.node(B).send(2_000, 7, &ClientMsg::Unsubscribe { pattern: format!("room.{}.audio.{}", room.id, alice.stream) });
+    assert!(interests(net.node(B)).is_empty(), "nothing told to an unreachable host");
+    net.run(2_000);
+    net.down.clear();
+    // B's heartbeat probe gets through; A answers; each side sees the other back.
+    net.node(B).tick(10_000);
+    net.run(10_000);
+    net.node(A).tick(10_000);
+    net.run(10_000);
+    assert_eq!(to_b(&mut net, 10_020, 1), 0, "told once A was back");
+}
