@@ -97,6 +97,23 @@ pub struct Config {
     /// `node.rooms`: at most one `room_update` per room per this interval; the first change
     /// after a quiet interval goes out at once, later ones together at its end.
     pub lobby_update_ms: u64,
+    /// HTTP polling sessions (docs/http-api.md, "Polling transport"): at most this many at
+    /// once on the node. They do not count against `max_connections`.
+    pub max_poll_sessions: usize,
+    /// Guest polling sessions from one client address at once (keyed as guest sockets; the
+    /// owner's sessions are not capped per address).
+    pub max_poll_sessions_per_addr: usize,
+    /// A session not polled for this long is closed as a dropped socket (its participant
+    /// is disconnected and may resume).
+    pub poll_session_idle_ms: u64,
+    /// A session's queue of unacknowledged messages: at most this many...
+    pub poll_queue_messages: usize,
+    /// ...and this many bytes of JSON; beyond either the oldest go and `lost` is reported.
+    pub poll_queue_bytes: usize,
+    /// How long the shell holds a `Poll` that has nothing to answer.
+    pub poll_hold_ms: u64,
+    /// How often the shell asks whether a held `Poll` has something to answer.
+    pub poll_check_ms: u64,
 }
 
 impl Default for Config {
@@ -142,6 +159,13 @@ impl Default for Config {
             save_interval_ms: 250,
             socket_check_ms: 100,
             lobby_update_ms: 250,
+            max_poll_sessions: 64,
+            max_poll_sessions_per_addr: 4,
+            poll_session_idle_ms: 30_000,
+            poll_queue_messages: 256,
+            poll_queue_bytes: 256 * 1024,
+            poll_hold_ms: 10_000,
+            poll_check_ms: 150,
         }
     }
 }

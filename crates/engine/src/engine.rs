@@ -136,6 +136,8 @@ pub struct Engine {
     /// Sockets the engine refused or closed and the runtime still lists: not opened again
     /// until the runtime drops them.
     closing: BTreeSet<ConnId>,
+    /// HTTP polling sessions: virtual connections (`crate::poll_sessions`).
+    pub(crate) polls: crate::poll_sessions::PollSessions,
 }
 
 /// A room's limits on joins through the invite check.
@@ -157,6 +159,7 @@ impl Engine {
                 None => None,
             };
             self.out.subs.set_room(conn, room);
+            let is_session = self.polls.contains(conn);
             let before = c.membership.clone();
             if self.out.subs.watching(conn) {
                 // The owner's socket keeps watching (node.rooms, presence) after leaving.
@@ -168,6 +171,9 @@ impl Engine {
             }
             // Which streams a proxied room's sockets want may have changed (left, joined).
             let after = c.membership.clone();
+            if is_session {
+                self.keep_session_off_audio(conn);
+            }
             self.audio_interest_may_change(&before);
             self.audio_interest_may_change(&after);
         }
@@ -218,6 +224,7 @@ impl Engine {
             clock: 0,
             join_gates: BTreeMap::new(),
             closing: BTreeSet::new(),
+            polls: Default::default(),
         }
     }
 
@@ -287,7 +294,9 @@ impl Engine {
     /// Whether this socket is open as far as the engine knows (the shell sends
     /// [`Input::Open`] for one it does not know, if the runtime has it).
     pub fn is_open(&self, conn: ConnId) -> bool {
-        self.conns.contains_key(&conn)
+        // A polling session's virtual id is no socket: the shell opens a runtime socket that
+        // happens to have the same id, and the session gives way (`session_yields_id`).
+        self.conns.contains_key(&conn) && !self.polls.contains(conn)
     }
 
     /// Takes one input; what it causes comes out of [`Engine::poll_output`].
@@ -308,6 +317,8 @@ impl Engine {
                     Err(Refusal::SocketLimit)
                 }
             }
+            // A socket never speaks with a session's virtual id (it is opened first).
+            Input::Text { conn, .. } | Input::Close { conn } if self.polls.contains(conn) => Ok(()),
             Input::Text { conn, text } => {
                 self.text(now_ms, conn, text);
                 Ok(())
@@ -320,7 +331,8 @@ impl Engine {
             }
             Input::LiveSockets { conns } => {
                 self.closing.retain(|c| conns.contains(c));
-                let gone: Vec<ConnId> = self.conns.keys().filter(|c| !conns.contains(c)).copied().collect();
+                // Polling sessions are no sockets: they expire when not polled instead.
+                let gone: Vec<ConnId> = self.conns.keys().filter(|c| !conns.contains(c) && !self.polls.contains(**c)).copied().collect();
                 for conn in gone {
                     self.close(now_ms, conn);
                 }
@@ -340,6 +352,7 @@ impl Engine {
                 Ok(())
             }
             Input::Timeout => {
+                self.expire_poll_sessions(now_ms);
                 self.on_timeout(now_ms);
                 Ok(())
             }
@@ -352,6 +365,7 @@ impl Engine {
     /// holding only frames of this input), and a save is queued or scheduled.
     pub(crate) fn settle(&mut self, now_ms: u64) {
         self.flush_lobby(now_ms);
+        self.route_to_sessions(now_ms);
         let Effects { queue, peers, save, .. } = &mut self.out;
         for id in peers.pending_audio.drain(..) {
             queue.push(Pending::PeerAudio(id));
@@ -385,6 +399,13 @@ impl Engine {
                     let (frame, to) = self.out.queue.frame(bytes, conns);
                     buf.bytes.extend_from_slice(frame);
                     buf.conns.extend_from_slice(to);
+                    // Polling sessions take no audio (they are kept off it; this is the guard).
+                    if !self.polls.is_empty() {
+                        buf.conns.retain(|c| !self.polls.contains(*c));
+                        if buf.conns.is_empty() {
+                            continue;
+                        }
+                    }
                     return Some(Output::Binary);
                 }
                 Pending::Close(conn) => return Some(Output::Close { conn }),
@@ -440,6 +461,7 @@ impl Engine {
         if self.closing.contains(&conn) {
             return false;
         }
+        self.session_yields_id(now_ms, conn);
         if self.conns.contains_key(&conn) {
             self.close(now_ms, conn);
         }
@@ -447,14 +469,16 @@ impl Engine {
             ConnKind::Owner => self.cfg.max_connections,
             ConnKind::Guest => self.cfg.max_connections.saturating_sub(self.cfg.owner_reserved_connections),
         };
+        // Polling sessions are not sockets: they have caps of their own.
+        let sockets = self.conns.keys().filter(|c| !self.polls.contains(**c)).count();
         let counted = match kind {
-            ConnKind::Owner => self.conns.len(),
-            ConnKind::Guest => self.conns.values().filter(|c| c.kind == ConnKind::Guest).count(),
+            ConnKind::Owner => sockets,
+            ConnKind::Guest => self.conns.iter().filter(|(id, c)| c.kind == ConnKind::Guest && !self.polls.contains(**id)).count(),
         };
         let addr = addr.filter(|_| kind == ConnKind::Guest).and_then(client_addr_key);
         let from_addr = addr.as_ref().map_or(0, |a| self.conns.values().filter(|c| c.addr.as_ref() == Some(a)).count());
         let over_addr = from_addr >= self.cfg.max_guest_sockets_per_addr;
-        if counted >= limit || self.conns.len() >= self.cfg.max_connections || over_addr {
+        if counted >= limit || sockets >= self.cfg.max_connections || over_addr {
             self.out.metrics.connections_refused += 1;
             if over_addr {
                 self.out.metrics.connections_refused_per_addr += 1;
@@ -646,7 +670,7 @@ impl Engine {
 
     /// A WebSocket closed (by either side). Its participant stays, reconnecting, until it
     /// resumes or the presence timeout removes it.
-    fn close(&mut self, now_ms: u64, conn: ConnId) {
+    pub(crate) fn close(&mut self, now_ms: u64, conn: ConnId) {
         let Some(c) = self.conns.remove(&conn) else { return };
         self.out.subs.close(conn);
         match c.membership {
@@ -703,7 +727,7 @@ impl Engine {
         }
     }
 
-    fn dispatch_client(&mut self, now_ms: u64, conn: ConnId, msg: ClientMsg, reference: Option<String>) -> Result<(), EngineError> {
+    pub(crate) fn dispatch_client(&mut self, now_ms: u64, conn: ConnId, msg: ClientMsg, reference: Option<String>) -> Result<(), EngineError> {
         let c = self.conns.get(&conn).expect("checked by caller");
         let kind = c.kind;
         let membership = c.membership.clone();
@@ -768,7 +792,7 @@ impl Engine {
         }
     }
 
-    fn touch_participant(&mut self, now_ms: u64, membership: &Option<Membership>) {
+    pub(crate) fn touch_participant(&mut self, now_ms: u64, membership: &Option<Membership>) {
         if let Some(Membership::Local { room, stream }) = membership {
             if let Some(r) = self.rooms.get_mut(room) {
                 if let Some(i) = r.index_of_stream(*stream) {

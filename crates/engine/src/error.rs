@@ -64,6 +64,10 @@ pub enum ErrorCode {
     InvalidPattern,
     #[error("too many subscriptions on this connection")]
     TooManySubscriptions,
+    #[error("too many polling sessions; try again later")]
+    TooManySessions,
+    #[error("unknown or expired polling session; join again (with your resume token)")]
+    UnknownSession,
 }
 
 /// A refused request: code plus human text. Returned by the HTTP-style commands and sent as
@@ -88,9 +92,9 @@ impl EngineError {
     pub fn http_status(&self) -> u16 {
         use ErrorCode::*;
         match self.code {
-            RoomNotFound | ParticipantNotFound | BanNotFound => 404,
+            RoomNotFound | ParticipantNotFound | BanNotFound | UnknownSession => 404,
             Forbidden | NotMember | BadInvite | GuestsNotAllowed | Banned => 403,
-            RateLimited | TooManyRooms | TooManyConnections | TooManyBans | TooManySubscriptions => 429,
+            RateLimited | TooManyRooms | TooManyConnections | TooManyBans | TooManySubscriptions | TooManySessions => 429,
             RoomFull | NameTaken | HandNotRaised | AlreadyJoined => 409,
             TooLarge => 413,
             HostUnreachable => 502,

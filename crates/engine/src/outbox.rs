@@ -62,6 +62,12 @@ impl Outbox {
         p
     }
 
+    /// Keeps the queued outputs for which `keep` says so, in order; `keep` may change them
+    /// (polling sessions take their texts out here, `crate::poll_sessions`).
+    pub fn retain_mut(&mut self, keep: impl FnMut(&mut Pending) -> bool) {
+        self.queue.retain_mut(keep);
+    }
+
     pub fn frame(&self, bytes: Range<usize>, conns: Range<usize>) -> (&[u8], &[ConnId]) {
         (&self.frames[bytes], &self.frame_conns[conns])
     }
