@@ -1,5 +1,7 @@
 // One room over one WebSocket, kept alive across drops: heartbeat with RTT, receive-acks,
 // reconnect with exponential backoff, and resume (same participant, missed events replayed).
+// When no socket can be had, the same room over HTTP long polling (chat only), with a socket
+// tried again now and then (./transportChoice.ts).
 
 import { decodeAudioFrames, encodeAck, type AudioFrame } from '../protocol/frame';
 import {
@@ -17,6 +19,9 @@ import { backoffDelay, isFinalClose } from './backoff';
 import { RateMeter, RttEstimator } from './linkStats';
 import { isJoinRefusal } from './joinRefusal';
 import { MuteForMe, type MuteForMeStatus } from './muteForMe';
+import { SocketTransport, type Transport, type TransportKind } from './transport';
+import { POLL_UNREACHABLE, PollTransport, type FetchLike } from './pollTransport';
+import { TransportChoice } from './transportChoice';
 
 export const PING_EVERY_MS = 2000;
 /** No message for this long (three missed pongs) means the socket is dead, or the process behind it restarted and forgot it. */
@@ -26,10 +31,6 @@ export const SYNC_EVERY_HEARTBEATS = 5;
 export const JOIN_TIMEOUT_MS = 15_000;
 /** Above this much unsent data, outgoing audio is dropped rather than queued: late audio is worthless. */
 export const MAX_BUFFERED_BYTES = 16 * 1024;
-
-// WebSocket readyState values, written out so a WebSocket implementation can be passed in.
-const CONNECTING = 0;
-const OPEN = 1;
 
 export type ConnectionStatus = 'connecting' | 'live' | 'reconnecting' | 'ended' | 'failed';
 
@@ -51,6 +52,8 @@ export interface ConnectionSnapshot {
   failure: ProtocolErrorMessage | null;
   /** Participants muted for me ("Mute for me"), by id: asked, or confirmed by the server. Absent: heard. */
   mutedForMe?: Readonly<Record<ParticipantId, MuteForMeStatus>>;
+  /** 'poll': no socket could be had, the room comes over HTTP (chat only, no audio). Absent: socket. */
+  transport?: TransportKind;
 }
 
 export interface RoomConnectionOptions {
@@ -71,6 +74,11 @@ export interface RoomConnectionOptions {
   resumeFrom?: RoomState | null;
   /** The page's timers unless given: tests pass ones they can inspect and run. */
   timers?: Timers;
+  /**
+   * HTTP long polling to fall back on when the socket cannot open or is refused at the node's
+   * socket cap: `url` is `<base>/guest-api` (guests) or `<base>/api` (owner). Absent: socket only.
+   */
+  poll?: { url: string; fetch?: FetchLike };
 }
 
 /** The timer functions the connection schedules with. */
@@ -89,7 +97,15 @@ const GLOBAL_TIMERS: Timers = {
 };
 
 export class RoomConnection {
-  private socket: WebSocket | null = null;
+  private socket: Transport | null = null;
+  /** Whether the current transport has opened (a socket that closes before is a failure to open). */
+  private socketOpened = false;
+  private readonly choice: TransportChoice;
+  /** While polling: the socket being tried again, and the timer until the next try. */
+  private probe: Transport | null = null;
+  private probeTimer: unknown = null;
+  /** The poll session a socket is taking over from: left once the socket is welcomed. */
+  private retiring: PollTransport | null = null;
   private state: RoomState | null = null;
   private status: ConnectionStatus = 'connecting';
   private attempt = 0;
@@ -116,6 +132,7 @@ export class RoomConnection {
     this.timers = options.timers ?? GLOBAL_TIMERS;
     this.state = options.resumeFrom ?? null;
     this.resumingSaved = this.state !== null;
+    this.choice = new TransportChoice(options.poll !== undefined);
   }
 
   start(): void {
@@ -141,6 +158,7 @@ export class RoomConnection {
         outBitsPerSecond: this.outRate.bitsPerSecond(now),
         failure: this.failure,
         mutedForMe: this.muteForMe.status(this.state),
+        transport: this.socket?.kind ?? this.choice.mode,
       };
     }
     return this.snapshotCache;
@@ -153,7 +171,7 @@ export class RoomConnection {
 
   /** Sends a control message; returns its ref so an error can be matched to it. */
   send(body: ClientBody): string | null {
-    if (!this.socket || this.socket.readyState !== OPEN || this.status !== 'live') {
+    if (!this.socket || !this.socket.isOpen || this.status !== 'live') {
       this.options.onError({
         type: 'error',
         code: 'not_connected',
@@ -181,7 +199,8 @@ export class RoomConnection {
 
   private applyMuteForMe(): void {
     const socket = this.socket;
-    if (!this.state || !socket || socket.readyState !== OPEN || this.status !== 'live') return;
+    // A poll session takes no audio: nothing to mute until a socket is back (its welcome applies them).
+    if (!this.state || !socket || !socket.isOpen || socket.kind !== 'socket' || this.status !== 'live') return;
     for (const op of this.muteForMe.plan(this.state)) {
       const ref = `c${++this.refCounter}`;
       socket.send(encodeClientMessage({ type: op.type, pattern: op.pattern }, ref));
@@ -192,7 +211,7 @@ export class RoomConnection {
   /** Sends one encoded audio frame if the socket can take it now. */
   sendAudio(bytes: Uint8Array<ArrayBuffer>): boolean {
     const socket = this.socket;
-    if (!socket || socket.readyState !== OPEN || this.status !== 'live') return false;
+    if (!socket || !socket.isOpen || socket.kind !== 'socket' || this.status !== 'live') return false;
     if (socket.bufferedAmount > MAX_BUFFERED_BYTES) return false;
     socket.send(bytes);
     this.outRate.add(bytes.length, performance.now());
@@ -205,47 +224,133 @@ export class RoomConnection {
    */
   leave({ notify = true }: { notify?: boolean } = {}): void {
     this.closedByUs = true;
-    if (this.socket?.readyState === OPEN) {
+    if (this.socket?.isOpen) {
       this.socket.send(encodeClientMessage({ type: 'leave' }));
     }
+    // Taken over by a socket not yet welcomed: the participant may still be on the poll session.
+    void this.retiring?.leaveSession();
+    this.retiring = null;
     this.teardown(1000, 'left');
     this.status = 'ended';
     if (notify) this.changed();
   }
 
   private open(): void {
-    const Impl = this.options.WebSocketImpl ?? WebSocket;
-    const socket = new Impl(this.options.url);
-    socket.binaryType = 'arraybuffer';
-    this.socket = socket;
+    const poll = this.options.poll;
+    const transport =
+      this.choice.mode === 'poll' && poll
+        ? new PollTransport({ url: poll.url, fetch: poll.fetch, timers: this.timers, random: this.options.random })
+        : new SocketTransport(this.options.url, this.options.WebSocketImpl);
+    this.attach(transport);
+  }
+
+  private attach(transport: Transport): void {
+    this.socket = transport;
+    this.socketOpened = false;
     this.acks.reset();
-    socket.onopen = () => {
-      this.lastHeardMs = performance.now();
-      const { room, name, invite, host } = this.options.join;
-      const body: ClientBody = { type: 'join', room, name };
-      if (invite) body.invite = invite;
-      if (host) body.host = host;
-      if (this.state) body.resume = { token: this.state.resumeToken, last_seq: this.state.seq };
-      socket.send(encodeClientMessage(body, 'join'));
-      this.startHeartbeat();
-      this.clearJoinTimer();
-      // Only a first join can fail this way; a resume that hangs is the silence timeout's job.
-      if (!this.state) {
-        this.joinTimer = this.timers.setTimeout(() => this.joinTimedOut(), this.options.joinTimeoutMs ?? JOIN_TIMEOUT_MS);
-      }
+    transport.onopen = () => this.opened(transport);
+    transport.onmessage = (data) => this.receive(data);
+    transport.onclose = (code) => this.closed(transport, code);
+    transport.onlost = () => {
+      // The poll queue overflowed: ask for what we missed, from the last seq we have.
+      if (this.state && this.socket === transport) transport.send(encodeClientMessage({ type: 'sync', last_seq: this.state.seq }));
     };
-    socket.onmessage = (message) => this.receive(message.data);
-    socket.onclose = (event) => this.closed(socket, event.code);
-    socket.onerror = () => {
-      /* onclose follows with the code; that is where reconnecting is decided */
+  }
+
+  private opened(socket: Transport): void {
+    this.socketOpened = true;
+    if (socket.kind === 'socket') this.choice.socketOpened();
+    this.lastHeardMs = performance.now();
+    const { room, name, invite, host } = this.options.join;
+    const body: ClientBody = { type: 'join', room, name };
+    if (invite) body.invite = invite;
+    if (host) body.host = host;
+    if (this.state) body.resume = { token: this.state.resumeToken, last_seq: this.state.seq };
+    socket.send(encodeClientMessage(body, 'join'));
+    this.startHeartbeat();
+    this.clearJoinTimer();
+    // Only a first join can fail this way; a resume that hangs is the silence timeout's job.
+    if (!this.state) {
+      this.joinTimer = this.timers.setTimeout(() => this.joinTimedOut(), this.options.joinTimeoutMs ?? JOIN_TIMEOUT_MS);
+    }
+  }
+
+  /** From a socket that could not be had to HTTP polling, now; a socket is tried again later. */
+  private switchToPolling(): void {
+    const socket = this.socket;
+    this.stopHeartbeat();
+    this.clearJoinTimer();
+    this.socket = null;
+    socket?.close(1000, 'polling instead');
+    // A poll session a socket was taking over still holds us: the new session's resume moves us off it.
+    this.retiring = null;
+    this.open();
+    this.scheduleProbe();
+    this.changed();
+  }
+
+  private scheduleProbe(): void {
+    this.cancelProbe();
+    if (this.closedByUs) return;
+    const delay = this.choice.nextProbeDelay((this.options.random ?? Math.random)());
+    this.probeTimer = this.timers.setTimeout(() => {
+      this.probeTimer = null;
+      this.probeSocket();
+    }, delay);
+  }
+
+  private cancelProbe(): void {
+    if (this.probeTimer !== null) this.timers.clearTimeout(this.probeTimer);
+    this.probeTimer = null;
+    const probe = this.probe;
+    this.probe = null;
+    probe?.close(1000, 'not needed');
+  }
+
+  /** While polling, tries a socket; if it opens, the room moves onto it (resuming there). */
+  private probeSocket(): void {
+    if (this.closedByUs || this.choice.mode !== 'poll') return;
+    const probe = new SocketTransport(this.options.url, this.options.WebSocketImpl);
+    this.probe = probe;
+    probe.onopen = () => {
+      if (this.probe !== probe) return;
+      this.probe = null;
+      this.takeOver(probe);
     };
+    probe.onclose = () => {
+      if (this.probe !== probe) return;
+      this.probe = null;
+      this.scheduleProbe();
+    };
+  }
+
+  /**
+   * A socket opened while polling: it joins (resuming our participant, which moves it off the
+   * poll session), and the poll session is left only once the socket is welcomed. Leaving it
+   * first would take the participant out of the room.
+   */
+  private takeOver(probe: Transport): void {
+    const polling = this.socket;
+    this.stopHeartbeat();
+    this.clearJoinTimer();
+    if (polling instanceof PollTransport) {
+      polling.close(4001, 'socket instead');
+      this.retiring = polling;
+    } else {
+      polling?.close(1000, 'socket instead');
+    }
+    this.choice.probeOpened();
+    this.attach(probe);
+    if (this.state) this.status = 'reconnecting';
+    this.opened(probe);
+    this.changed();
   }
 
   private startHeartbeat(): void {
     this.stopHeartbeat();
     this.pingTimer = this.timers.setInterval(() => {
       const socket = this.socket;
-      if (!socket || socket.readyState !== OPEN) return;
+      if (!socket || !socket.isOpen) return;
       if (performance.now() - this.lastHeardMs > (this.options.silenceTimeoutMs ?? SILENCE_TIMEOUT_MS)) {
         // close() on a half-dead TCP connection can take minutes to fire onclose; move on now.
         this.reconnectNow(socket);
@@ -283,9 +388,9 @@ export class RoomConnection {
   }
 
   /** Drops this socket and goes through the normal reconnect-and-resume path. */
-  private reconnectNow(socket: WebSocket): void {
+  private reconnectNow(socket: Transport): void {
     this.closed(socket, 4000);
-    socket.close();
+    socket.close(4000, 'reconnecting');
   }
 
   private stopHeartbeat(): void {
@@ -324,7 +429,7 @@ export class RoomConnection {
       return;
     }
     const ackTotal = this.acks.received(frames.length);
-    if (ackTotal !== null && this.socket?.readyState === OPEN) this.socket.send(encodeAck(ackTotal));
+    if (ackTotal !== null && this.socket?.isOpen) this.socket.send(encodeAck(ackTotal));
     for (const frame of frames) this.options.onAudio(frame);
   }
 
@@ -340,6 +445,11 @@ export class RoomConnection {
       return;
     }
     if (message.type === 'error') {
+      if (message.code === 'too_many_connections' && this.socket?.kind === 'socket' && this.status !== 'live' && this.choice.socketRefusedAtCap()) {
+        // The node is at its socket cap: into the room over HTTP instead (chat only).
+        this.switchToPolling();
+        return;
+      }
       const joinRefused = message.ref === 'join' || (message.ref == null && isJoinRefusal(message.code));
       if (joinRefused && this.resumingSaved && !this.welcomed) {
         // The saved room from before a reload could not be resumed (gone, closed, refused):
@@ -399,12 +509,19 @@ export class RoomConnection {
       return;
     }
     this.state = applied.state;
-    if (applied.syncFrom !== undefined && this.socket?.readyState === OPEN) {
+    if (applied.syncFrom !== undefined && this.socket?.isOpen) {
       this.socket.send(encodeClientMessage({ type: 'sync', last_seq: applied.syncFrom }));
     }
     if (message.type === 'welcome') {
       this.welcomed = true;
       this.clearJoinTimer();
+      if (this.socket?.kind === 'socket') {
+        // On a socket again (or still): stop trying one, and leave the poll session it replaced.
+        this.choice.socketWelcomed();
+        this.cancelProbe();
+        void this.retiring?.leaveSession();
+        this.retiring = null;
+      }
       this.status = 'live';
       this.attempt = 0;
       // Measure RTT at once instead of showing nothing until the first heartbeat.
@@ -423,8 +540,9 @@ export class RoomConnection {
     this.changed();
   }
 
-  private closed(socket: WebSocket, code: number): void {
+  private closed(socket: Transport, code: number): void {
     if (socket !== this.socket) return;
+    const opened = this.socketOpened;
     this.stopHeartbeat();
     this.clearJoinTimer();
     this.socket = null;
@@ -438,6 +556,18 @@ export class RoomConnection {
       return;
     }
     this.status = this.state ? 'reconnecting' : 'connecting';
+    if (socket.kind === 'socket' && !opened && this.choice.socketFailedToOpen()) {
+      // No socket to be had (a proxy that strips upgrades, a blocked port): poll now.
+      this.open();
+      this.scheduleProbe();
+      this.changed();
+      return;
+    }
+    if (socket.kind === 'poll' && code === POLL_UNREACHABLE) {
+      // Neither gets through: the node is down or restarting. Back to the socket first.
+      this.choice.pollUnreachable();
+      this.cancelProbe();
+    }
     const delay = backoffDelay(this.attempt, (this.options.random ?? Math.random)());
     this.attempt++;
     this.retryTimer = this.timers.setTimeout(() => {
@@ -450,6 +580,7 @@ export class RoomConnection {
   private teardown(code: number, reason: string): void {
     this.stopHeartbeat();
     this.clearJoinTimer();
+    this.cancelProbe();
     if (this.retryTimer !== null) this.timers.clearTimeout(this.retryTimer);
     this.retryTimer = null;
     const socket = this.socket;
@@ -457,7 +588,7 @@ export class RoomConnection {
     if (socket) {
       socket.onclose = null;
       socket.onmessage = null;
-      if (socket.readyState === OPEN || socket.readyState === CONNECTING) socket.close(code, reason);
+      socket.close(code, reason);
     }
   }
 }
