@@ -25,6 +25,8 @@ export interface LocalAudio {
   /** Our audio is going out now (allowed, not muted, push-to-talk held if on, connection live). */
   sending: boolean;
   micOpen: boolean;
+  /** false while the room comes over HTTP polling: no audio either way (chat only). Absent: true. */
+  listening?: boolean;
 }
 
 export interface RoomActions {

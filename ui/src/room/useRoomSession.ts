@@ -6,7 +6,7 @@ import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore
 import { AudioEngine } from '../audio/engine';
 import { levelToLinear } from '../audio/level';
 import { RoomConnection, type ConnectionSnapshot } from '../net/roomConnection';
-import { socketUrl } from '../net/socketUrl';
+import { pollUrl, socketUrl } from '../net/socketUrl';
 import type { ClientBody, ParticipantId, ProtocolErrorMessage } from '../protocol/control';
 import { AudioLevels, MIC, SPEAKING, type Levels } from './audioLevels';
 import { prefs } from './prefs';
@@ -77,6 +77,8 @@ export function useRoomSession(options: SessionOptions): RoomSession {
       onError: (e) => report.current.protocolError(e),
       onWelcome: (state) => audio?.setStreamId(state.stream),
       resumeFrom: resumeFrom.current,
+      // Chat, hands and the participant list over HTTP when no socket can be had.
+      poll: { url: pollUrl(guest) },
     });
     resumeFrom.current = null;
     setConnection(conn);
@@ -128,8 +130,10 @@ export function useRoomSession(options: SessionOptions): RoomSession {
   const state = snapshot.room;
   const me = state ? meOf(state) : undefined;
   const allowedToSpeak = !!me && maySpeak(me.role) && !me.muted;
-  const speakerRole = !!me && maySpeak(me.role);
-  const sending = allowedToSpeak && !selfMuted && (!pttMode || pttDown) && snapshot.status === 'live';
+  // Polling carries no audio: the mic stays closed and nothing is sent until a socket is back.
+  const listening = snapshot.transport !== 'poll';
+  const speakerRole = !!me && maySpeak(me.role) && listening;
+  const sending = allowedToSpeak && listening && !selfMuted && (!pttMode || pttDown) && snapshot.status === 'live';
 
   // The mic is open whenever our role may speak, so unmuting is instant; a Viewer's is closed
   // so the browser's recording indicator tells the truth. A mic that goes away (unplugged) is
@@ -216,8 +220,8 @@ export function useRoomSession(options: SessionOptions): RoomSession {
   );
   const value = useMemo<RoomSessionValue>(() => ({ store, levels, actions }), [store, levels, actions]);
   const local = useMemo<LocalAudio>(
-    () => ({ engine, audioError, selfMuted, pttMode, pttDown, sending, micOpen }),
-    [engine, audioError, selfMuted, pttMode, pttDown, sending, micOpen],
+    () => ({ engine, audioError, selfMuted, pttMode, pttDown, sending, micOpen, listening }),
+    [engine, audioError, selfMuted, pttMode, pttDown, sending, micOpen, listening],
   );
   return { value, local, snapshot };
 }

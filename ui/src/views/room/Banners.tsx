@@ -3,7 +3,7 @@ import { useConnection, useLocalAudio, useRoomSelector } from '../../room/hooks'
 import { showError } from '../toast';
 
 export function Banners() {
-  const { status, attempt } = useConnection();
+  const { status, attempt, transport } = useConnection();
   const hostReachable = useRoomSelector((s) => s?.hostReachable ?? true);
   const { engine, audioError } = useLocalAudio();
   const [, force] = useState(0);
@@ -13,6 +13,13 @@ export function Banners() {
         <div className="banner warn" data-testid="cannot-connect">
           Still trying to reach the room (attempt {attempt}). If this goes on, check that your node is running and that
           you are logged in to it.
+        </div>
+      )}
+      {transport === 'poll' && (
+        <div className="banner warn" data-testid="chat-only">
+          Listening is unavailable; chat only. Your browser cannot keep a live connection to the node right now
+          (a proxy or the node's connection limit), so there is no audio; chat, hands and the participant list still
+          work. Audio comes back by itself once a connection is possible.
         </div>
       )}
       {status === 'reconnecting' && (

@@ -14,7 +14,7 @@ function isTyping(target: EventTarget | null): boolean {
 export function Controls({ onLeave }: { onLeave: () => void }) {
   const me = useMe();
   const handRaised = useRoomSelector((s) => !!s && s.hands.includes(s.me));
-  const { selfMuted, pttMode, pttDown, sending } = useLocalAudio();
+  const { selfMuted, pttMode, pttDown, sending, listening = true } = useLocalAudio();
   const { send, toggleMute, setPttMode, setPttDown } = useRoomActions();
 
   // Push-to-talk on the space bar, except while typing.
@@ -41,7 +41,8 @@ export function Controls({ onLeave }: { onLeave: () => void }) {
   }, [pttMode, setPttDown]);
 
   if (!me) return null;
-  const canSpeak = me.role !== 'viewer';
+  // Over HTTP polling there is no audio to send: the mic controls go until a socket is back.
+  const canSpeak = me.role !== 'viewer' && listening;
   return (
     <footer className="controls" data-testid="controls">
       {canSpeak && (
