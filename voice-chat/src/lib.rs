@@ -3,9 +3,11 @@
 //! module carries the engine's outputs out. docs/http-api.md and docs/protocol.md describe
 //! what goes over the wire.
 mod api_types;
+mod caller;
 mod clock;
 mod entropy;
 mod peer_requests;
+mod polling;
 mod shell;
 mod state_store;
 mod ws_push;
@@ -37,6 +39,8 @@ pub struct VoiceChatState {
         Binding::Http { path: "/api/rooms", config: HttpBindingConfig::default() },
         Binding::Http { path: "/api/metrics", config: HttpBindingConfig::default() },
         Binding::Http { path: "/api/saved-state", config: HttpBindingConfig::default() },
+        // Unauthenticated: only the polling calls answer here (`caller::owner_only`).
+        Binding::Http { path: "/guest-api", config: HttpBindingConfig::new(false, false, false, None) },
         Binding::Ws { path: "/ws", config: WsBindingConfig::new(true, false, false) },
         Binding::Ws { path: "/guest-ws", config: WsBindingConfig::new(false, false, false) },
     ],
@@ -74,12 +78,18 @@ impl VoiceChatState {
 
     #[http(method = "GET", path = "/api/rooms")]
     async fn list_rooms(&mut self) -> serde_json::Value {
+        if let Err(refused) = caller::owner_only() {
+            return serde_json::json!({ "Err": refused });
+        }
         json_content();
         shell::with(|s| serde_json::to_value(s.engine.list_rooms()).unwrap_or_default())
     }
 
     #[http(method = "GET", path = "/api/metrics")]
     async fn get_metrics(&mut self) -> serde_json::Value {
+        if let Err(refused) = caller::owner_only() {
+            return serde_json::json!({ "Err": refused });
+        }
         json_content();
         shell::with(|s| serde_json::to_value(s.engine.metrics()).unwrap_or_default())
     }
@@ -87,6 +97,9 @@ impl VoiceChatState {
     /// Whether the saved rooms were read (docs/http-api.md, "Saved state").
     #[http(method = "GET", path = "/api/saved-state")]
     async fn saved_state(&mut self) -> serde_json::Value {
+        if let Err(refused) = caller::owner_only() {
+            return serde_json::json!({ "Err": refused });
+        }
         json_content();
         serde_json::to_value(state_store::status()).unwrap_or_default()
     }
@@ -94,6 +107,7 @@ impl VoiceChatState {
     /// The owner gives up saved state that could not be read; `kept_in` names its kept copy.
     #[http(method = "POST")]
     async fn discard_unreadable_state(&mut self, kept_in: String) -> Result<(), ApiError> {
+        caller::owner_only()?;
         json_content();
         shell::with(|s| state_store::discard_unreadable(&kept_in, &s.engine.persisted())).map_err(|refused| {
             if let Ok(status) = StatusCode::from_u16(refused.http_status()) {
@@ -105,6 +119,7 @@ impl VoiceChatState {
 
     #[http(method = "POST")]
     async fn create_room(&mut self, settings: serde_json::Value) -> Result<RoomCreated, ApiError> {
+        caller::owner_only()?;
         let settings: Settings = parse(settings)?;
         answer(shell::with(|s| s.engine.create_room(now_ms(), settings)))
             .map(|created| RoomCreated { id: created.id, invite: created.invite })
@@ -112,81 +127,121 @@ impl VoiceChatState {
 
     #[http(method = "POST")]
     async fn get_room(&mut self, room: String) -> Result<serde_json::Value, ApiError> {
+        caller::owner_only()?;
         answer(shell::with(|s| s.engine.room_snapshot(&room))).and_then(to_value)
     }
 
     #[http(method = "POST")]
     async fn update_settings(&mut self, room: String, patch: serde_json::Value) -> Result<serde_json::Value, ApiError> {
+        caller::owner_only()?;
         let patch: SettingsPatch = parse(patch)?;
         answer(shell::with(|s| s.engine.update_settings(now_ms(), &room, patch))).and_then(to_value)
     }
 
     #[http(method = "POST")]
     async fn close_room(&mut self, room: String) -> Result<(), ApiError> {
+        caller::owner_only()?;
         answer(shell::with(|s| s.engine.close_room(now_ms(), &room)))
     }
 
     #[http(method = "POST")]
     async fn get_invite(&mut self, room: String) -> Result<String, ApiError> {
+        caller::owner_only()?;
         answer(shell::with(|s| s.engine.invite(&room)))
     }
 
     #[http(method = "POST")]
     async fn rotate_invite(&mut self, room: String) -> Result<String, ApiError> {
+        caller::owner_only()?;
         answer(shell::with(|s| s.engine.rotate_invite(now_ms(), &room)))
     }
 
     #[http(method = "POST")]
     async fn set_role(&mut self, room: String, participant: String, role: String) -> Result<(), ApiError> {
+        caller::owner_only()?;
         let role: Role = parse(serde_json::Value::String(role))?;
         answer(shell::with(|s| s.engine.set_role(now_ms(), &room, &participant, role)))
     }
 
     #[http(method = "POST")]
     async fn kick(&mut self, room: String, participant: String) -> Result<(), ApiError> {
+        caller::owner_only()?;
         answer(shell::with(|s| s.engine.kick(now_ms(), &room, &participant)))
     }
 
     /// Removes the participant and keeps its node (or a guest's resume token) out.
     #[http(method = "POST")]
     async fn ban(&mut self, room: String, participant: String) -> Result<(), ApiError> {
+        caller::owner_only()?;
         answer(shell::with(|s| s.engine.ban(now_ms(), &room, &participant)))
     }
 
     /// The room's ban list: `[{ban_id, name, node, guest, banned_ms}]`, oldest first.
     #[http(method = "POST")]
     async fn bans(&mut self, room: String) -> Result<serde_json::Value, ApiError> {
+        caller::owner_only()?;
         answer(shell::with(|s| s.engine.bans(&room))).and_then(to_value)
     }
 
     #[http(method = "POST")]
     async fn unban(&mut self, room: String, ban_id: String) -> Result<(), ApiError> {
+        caller::owner_only()?;
         answer(shell::with(|s| s.engine.unban(now_ms(), &room, &ban_id)))
     }
 
     #[http(method = "POST")]
     async fn mute(&mut self, room: String, participant: String, muted: bool) -> Result<(), ApiError> {
+        caller::owner_only()?;
         answer(shell::with(|s| s.engine.mute(now_ms(), &room, &participant, muted)))
     }
 
     #[http(method = "POST")]
     async fn mute_all(&mut self, room: String) -> Result<(), ApiError> {
+        caller::owner_only()?;
         answer(shell::with(|s| s.engine.mute_all(now_ms(), &room)))
     }
 
     #[http(method = "POST")]
     async fn clear_chat(&mut self, room: String) -> Result<(), ApiError> {
+        caller::owner_only()?;
         answer(shell::with(|s| s.engine.clear_chat(now_ms(), &room)))
     }
 
     #[http(method = "POST")]
     async fn chat_history(&mut self, room: String) -> Result<serde_json::Value, ApiError> {
+        caller::owner_only()?;
         answer(shell::with(|s| s.engine.chat_history(&room))).and_then(to_value)
     }
 
     #[http(method = "POST")]
     async fn events_since(&mut self, room: String, seq: u64) -> Result<serde_json::Value, ApiError> {
+        caller::owner_only()?;
         answer(shell::with(|s| s.engine.events_since(&room, seq))).and_then(to_value)
+    }
+
+    /// `PollJoin`: opens a polling session with a `join` message exactly as on a socket
+    /// (docs/http-api.md, "Polling transport"). On `/guest-api` (a guest) or `/api` (the owner).
+    #[http(method = "POST")]
+    async fn poll_join(&mut self, join: serde_json::Value) -> Result<serde_json::Value, ApiError> {
+        polling::join(join)
+    }
+
+    /// `PollSend`: a client→server control message over the session.
+    #[http(method = "POST")]
+    async fn poll_send(&mut self, session: String, message: serde_json::Value) -> Result<(), ApiError> {
+        polling::send(&session, message)
+    }
+
+    /// `Poll`: what the session was sent after `cursor`, held up to 10 s while there is none.
+    #[http(method = "POST")]
+    async fn poll(&mut self, session: String, cursor: u64) -> Result<serde_json::Value, ApiError> {
+        polling::poll(session, cursor).await
+    }
+
+    /// `PollLeave`: leaves the room and ends the session.
+    #[http(method = "POST")]
+    async fn poll_leave(&mut self, session: String) -> Result<(), ApiError> {
+        polling::leave(&session)
     }
 
     /// A control envelope from the voice-chat process on another node, in the request's

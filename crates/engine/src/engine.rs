@@ -137,7 +137,7 @@ pub struct Engine {
     /// until the runtime drops them.
     closing: BTreeSet<ConnId>,
     /// HTTP polling sessions: virtual connections (`crate::poll_sessions`).
-    pub(crate) polls: crate::poll_sessions::PollSessions,
+    pub(crate) polls: crate::poll_queue::PollSessions,
 }
 
 /// A room's limits on joins through the invite check.

@@ -95,6 +95,7 @@ mod peer_interest;
 mod peer_links;
 pub mod peer_wire;
 pub mod persist;
+mod poll_queue;
 pub mod poll_sessions;
 pub mod protocol;
 mod relay;
