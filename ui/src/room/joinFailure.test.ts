@@ -18,6 +18,10 @@ describe('joinFailureText', () => {
     expect(joinFailureText('banned').retry).toBe(false);
   });
 
+  it('explains a full polling fallback (too_many_sessions) as the connection limit, worth a retry', () => {
+    expect(joinFailureText('too_many_sessions')).toMatchObject({ title: 'The node is at its connection limit', retry: true });
+  });
+
   it('has a fallback for codes it does not know', () => {
     expect(joinFailureText('something_new')).toMatchObject({ title: 'Could not join this room', retry: true });
   });

@@ -48,6 +48,13 @@ export function joinFailureText(code: string): JoinFailureText {
       };
     case 'too_many_connections':
       return { title: 'The node is at its connection limit', hint: 'Too many people are connected to this node right now; try again shortly.', retry: true };
+    case 'too_many_sessions':
+      // The polling fallback (no socket possible) is full too.
+      return {
+        title: 'The node is at its connection limit',
+        hint: 'Your browser cannot keep a live connection here, and the node has no room for another chat-only one; try again shortly.',
+        retry: true,
+      };
     case 'too_many_rooms':
       return { title: 'Too many rooms on this node', hint: 'This node already hosts or joins its maximum number of rooms.', retry: false };
     case 'join_timeout':
