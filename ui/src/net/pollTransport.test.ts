@@ -95,7 +95,7 @@ describe('PollTransport', () => {
     t.transport.close(4001, 'test');
   });
 
-  it('closes for a resume (4000) when the session is gone, on Poll and on PollSend', async () => {
+  it('closes for a resume (POLL_SESSION_GONE) when the session is gone, on Poll and on PollSend', async () => {
     const node = new FakePollNode();
     const a = open(node);
     a.transport.send(join);

@@ -5,7 +5,7 @@
 // messages in order. No audio ever goes either way.
 //
 // Failures map onto what a socket would do, so the connection's recovery applies unchanged:
-// the session gone (unknown_session) closes this transport with 4000 and the connection
+// the session gone (unknown_session) closes this transport (POLL_SESSION_GONE) and the connection
 // resumes with its token on a new one; a lost stretch of messages asks for `sync` (onlost).
 
 import { backoffDelay } from './backoff';
@@ -14,7 +14,7 @@ import type { Transport } from './transport';
 /** Closed because the node could not be reached for the join (the connection may try a socket again). */
 export const POLL_UNREACHABLE = 4002;
 /** Closed because the session is gone or broken: reconnect and resume, as after a dropped socket. */
-export const POLL_SESSION_GONE = 4000;
+export const POLL_SESSION_GONE = 4004;
 /** Sends (not polls) are retried this many times on a network error, 408 or 5xx. */
 export const SEND_TRIES = 4;
 

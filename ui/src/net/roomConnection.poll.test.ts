@@ -241,6 +241,25 @@ describe('RoomConnection falling back to polling', () => {
     expect(clock.delays().filter((ms) => ms >= 15_000)).toEqual([]);
   });
 
+  it('leaves a poll session it gave up on (silence) only once a new one has us back', async () => {
+    const { url } = await startServer();
+    const node = new FakePollNode();
+    node.onJoin = (join, session) => {
+      // The first session's participant moves to the second with the resume (as the engine does).
+      if (join.resume) {
+        expect(node.callsOf('PollLeave')).toHaveLength(0);
+        node.push(welcome({ resumed: true, seq: 3, snapshot: undefined }), session);
+      } else node.push(welcome(), session);
+    };
+    // Pings go unanswered here: the silence check gives up on the first session.
+    const { connection } = connect(url, node, { pingEveryMs: 20, silenceTimeoutMs: 60 });
+    await until(() => node.callsOf('PollJoin').length === 2);
+    await until(() => node.callsOf('PollLeave').length === 1);
+    expect(node.callsOf('PollJoin')[1].args).toMatchObject({ resume: { token: 'tok-1', last_seq: 3 } });
+    expect(node.callsOf('PollLeave')[0].args).toBe('s1');
+    expect(connection.snapshot().transport).toBe('poll');
+  });
+
   it('without a poll URL keeps to the socket (the fallback is what the poll option turns on)', async () => {
     const { url } = await startServer();
     const { connection } = connect(url, null);

@@ -20,7 +20,7 @@ import { RateMeter, RttEstimator } from './linkStats';
 import { isJoinRefusal } from './joinRefusal';
 import { MuteForMe, type MuteForMeStatus } from './muteForMe';
 import { SocketTransport, type Transport, type TransportKind } from './transport';
-import { POLL_UNREACHABLE, PollTransport, type FetchLike } from './pollTransport';
+import { POLL_SESSION_GONE, POLL_UNREACHABLE, PollTransport, type FetchLike } from './pollTransport';
 import { TransportChoice } from './transportChoice';
 
 export const PING_EVERY_MS = 2000;
@@ -104,7 +104,10 @@ export class RoomConnection {
   /** While polling: the socket being tried again, and the timer until the next try. */
   private probe: Transport | null = null;
   private probeTimer: unknown = null;
-  /** The poll session a socket is taking over from: left once the socket is welcomed. */
+  /**
+   * A poll session we stopped using (a socket took over, or we reconnect): left once the next
+   * welcome says our participant is elsewhere. Leaving it before would take us out of the room.
+   */
   private retiring: PollTransport | null = null;
   private state: RoomState | null = null;
   private status: ConnectionStatus = 'connecting';
@@ -282,8 +285,6 @@ export class RoomConnection {
     this.clearJoinTimer();
     this.socket = null;
     socket?.close(1000, 'polling instead');
-    // A poll session a socket was taking over still holds us: the new session's resume moves us off it.
-    this.retiring = null;
     this.open();
     this.scheduleProbe();
     this.changed();
@@ -333,6 +334,9 @@ export class RoomConnection {
     const polling = this.socket;
     this.stopHeartbeat();
     this.clearJoinTimer();
+    // Between two poll sessions (a reconnect waiting out its backoff): the socket replaces it.
+    if (this.retryTimer !== null) this.timers.clearTimeout(this.retryTimer);
+    this.retryTimer = null;
     if (polling instanceof PollTransport) {
       polling.close(4001, 'socket instead');
       this.retiring = polling;
@@ -516,12 +520,13 @@ export class RoomConnection {
       this.welcomed = true;
       this.clearJoinTimer();
       if (this.socket?.kind === 'socket') {
-        // On a socket again (or still): stop trying one, and leave the poll session it replaced.
+        // On a socket again (or still): stop trying one.
         this.choice.socketWelcomed();
         this.cancelProbe();
-        void this.retiring?.leaveSession();
-        this.retiring = null;
       }
+      // We are in on this transport: the poll session we left behind no longer holds us.
+      if (this.retiring && this.retiring !== this.socket) void this.retiring.leaveSession();
+      this.retiring = null;
       this.status = 'live';
       this.attempt = 0;
       // Measure RTT at once instead of showing nothing until the first heartbeat.
@@ -548,6 +553,9 @@ export class RoomConnection {
     this.socket = null;
     socket.onclose = null;
     socket.onmessage = null;
+    // A poll session still open on the server (we gave up on it: silence, a process restart)
+    // is left after the next welcome; one the server ended needs nothing.
+    if (socket instanceof PollTransport && code !== POLL_SESSION_GONE && socket.sessionId) this.retiring = socket;
     // What this socket was told about "mute for me" goes with it; the next welcome applies it again.
     this.muteForMe.reset();
     if (this.closedByUs || isFinalClose(code, this.state?.ended != null)) {
