@@ -3,7 +3,7 @@
 // failures back off, and only a real leave ends the session.
 import { describe, expect, it } from 'vitest';
 import { FakePollNode } from './fakePollNode';
-import { POLL_SESSION_GONE, POLL_UNREACHABLE, PollTransport } from './pollTransport';
+import { POLL_SESSION_GONE, POLL_UNREACHABLE, PollTransport, RetryableError, pollCall } from './pollTransport';
 import type { PollTimers } from './pollTransport';
 
 const URL = '/voice-chat:voice-chat:template.os/guest-api';
@@ -168,5 +168,29 @@ describe('PollTransport', () => {
     await a.transport.leaveSession();
     expect(node.callsOf('PollLeave').map((c) => c.args)).toEqual(['s2', 's1']);
     expect(node.sessions).toEqual([]);
+  });
+});
+
+describe('pollCall', () => {
+  const answering = (body: string, status: number, type = 'application/json') => async () => new Response(body, { status, headers: { 'content-type': type } });
+
+  it('takes an Err with its HTTP status (404 unknown_session, 429, 403) as the server\'s answer', async () => {
+    for (const [code, status] of [['unknown_session', 404], ['rate_limited', 429], ['bad_invite', 403]] as const) {
+      const result = await pollCall(answering(JSON.stringify({ Err: { code, message: 'm' } }), status), URL, 'Poll', ['s', 0]);
+      expect(result).toEqual({ ok: false, code, message: 'm' });
+    }
+    expect(await pollCall(answering('{"Ok":null}', 200), URL, 'PollLeave', 's')).toEqual({ ok: true, value: null });
+  });
+
+  it('calls a 408, a 5xx, a page that is not JSON and a network error worth retrying', async () => {
+    const failing = [
+      answering('timeout', 408, 'text/plain'),
+      answering(JSON.stringify({ Err: { code: 'x', message: '' } }), 503),
+      answering('<html>login</html>', 200, 'text/html'),
+      async () => {
+        throw new TypeError('Failed to fetch');
+      },
+    ];
+    for (const fetchImpl of failing) await expect(pollCall(fetchImpl, URL, 'Poll', ['s', 0])).rejects.toBeInstanceOf(RetryableError);
   });
 });
