@@ -319,6 +319,7 @@ impl Engine {
             }
             // A socket never speaks with a session's virtual id (it is opened first).
             Input::Text { conn, .. } | Input::Close { conn } if self.polls.contains(conn) => Ok(()),
+            Input::Binary { conn, .. } if self.polls.contains(conn) => Err(Refusal::Frame(crate::metrics::DropReason::UnknownConnection)),
             Input::Text { conn, text } => {
                 self.text(now_ms, conn, text);
                 Ok(())

@@ -357,6 +357,10 @@ fn a_runtime_socket_with_a_sessions_id_takes_it_and_the_session_ends_as_dropped(
     a.take(1);
     // Session ids count down from u32::MAX.
     assert!(!a.engine.is_open(u32::MAX), "a session's id is no open socket to the shell");
+    // Nothing comes in under a session's id without a socket opening first.
+    a.send(2, u32::MAX, &ClientMsg::Chat { text: "not a socket".into() });
+    assert_eq!(a.binary(2, u32::MAX, &mut frame(w.stream, 1, 10)), Err(voice_chat_engine::DropReason::UnknownConnection));
+    assert!(a.events(1).is_empty() && a.engine.poll_session_count() == 1);
     a.open(2, u32::MAX, ConnKind::Guest);
     assert_eq!(a.engine.poll_session_count(), 0);
     assert!(a.events(1).iter().any(|(_, e)| matches!(e, Event::Reconnecting { participant } if *participant == w.participant)));
