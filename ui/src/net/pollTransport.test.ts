@@ -171,6 +171,31 @@ describe('PollTransport', () => {
   });
 });
 
+describe('PollTransport closed while its join is on the way', () => {
+  it('opens no polling, and leaves the session only when asked (after the join answered)', async () => {
+    const node = new FakePollNode();
+    let answerJoin = () => {};
+    const held = new Promise<void>((resolve) => (answerJoin = resolve));
+    const fetchImpl: typeof node.fetch = async (url, init) => {
+      if (String(init.body).includes('PollJoin')) await held;
+      return node.fetch(url, init);
+    };
+    const transport = new PollTransport({ url: URL, fetch: fetchImpl, timers: heldTimers().timers, random: () => 0.5 });
+    transport.send(join);
+    await until(() => true);
+    transport.close(4001, 'socket instead');
+    answerJoin();
+    // The join has answered (the transport's send queue is done): nothing was left yet.
+    await (transport as unknown as { outgoing: Promise<void> }).outgoing;
+    expect(node.calls.map((c) => c.method)).toEqual(['PollJoin']);
+    expect(transport.sessionId).toBe('s1');
+    await transport.leaveSession();
+    // Left only now, when asked: not at once, when the participant might still be on it.
+    expect(node.calls.map((c) => c.method)).toEqual(['PollJoin', 'PollLeave']);
+    expect(node.callsOf('PollLeave')[0].args).toBe('s1');
+  });
+});
+
 describe('pollCall', () => {
   const answering = (body: string, status: number, type = 'application/json') => async () => new Response(body, { status, headers: { 'content-type': type } });
 

@@ -181,8 +181,10 @@ export class PollTransport implements Transport {
       return;
     }
     if (!this.open) {
-      // Closed while the join was on its way: do not leave a session behind.
-      if (result.ok) void pollCall(this.fetchImpl, this.options.url, 'PollLeave', (result.value as { session: string }).session).catch(() => {});
+      // Closed while the join was on its way: keep the secret (no polling) so leaveSession can
+      // end it, when the participant is safely elsewhere or the user left (it awaits this join).
+      const late = result.ok ? (result.value as { session?: unknown } | null)?.session : undefined;
+      if (typeof late === 'string') this.session = late;
       return;
     }
     if (!result.ok) {

@@ -553,9 +553,10 @@ export class RoomConnection {
     this.socket = null;
     socket.onclose = null;
     socket.onmessage = null;
-    // A poll session still open on the server (we gave up on it: silence, a process restart)
-    // is left after the next welcome; one the server ended needs nothing.
-    if (socket instanceof PollTransport && code !== POLL_SESSION_GONE && socket.sessionId) this.retiring = socket;
+    // A poll session maybe still open on the server (we gave up on it: silence, a process
+    // restart; or its join still on the way) is left after the next welcome; one the server
+    // ended, or never opened, needs nothing.
+    if (socket instanceof PollTransport && code !== POLL_SESSION_GONE && code !== POLL_UNREACHABLE) this.retiring = socket;
     // What this socket was told about "mute for me" goes with it; the next welcome applies it again.
     this.muteForMe.reset();
     if (this.closedByUs || isFinalClose(code, this.state?.ended != null)) {
