@@ -3,15 +3,16 @@
 //! `Poll` with nothing to answer is held by sleeping on the runtime's timer and asking the
 //! engine again, until it has something or `poll_hold_ms` passed.
 //!
-//! After an `await` the process library's HTTP context (status, headers) may belong to another
-//! request or be gone (it is one per process, cleared after each answer), while the runtime
-//! still answers the right request (it restores the prompting message with the timer's
-//! answer). So a held poll keeps its own copy of the context and puts it back before it
-//! answers.
+//! Holding across `sleep(..).await` answers the right request with the right status and
+//! headers: the runtime puts back the prompting message (the HTTP request) when the timer's
+//! answer arrives, and the process library's response future puts back the HTTP context it
+//! captured at the `await` (status, headers; hyperapp.rs `ResponseFuture`). Two held polls
+//! answered each with its own messages and `Content-Type` are checked on devnode
+//! (`crates/app-tests/tests/http_poll.rs`).
 use crate::api_types::ApiError;
 use crate::clock::now_ms;
 use crate::{answer, caller, shell};
-use hyperware_process_lib::hyperapp::{sleep, HttpRequestContext, APP_HELPERS};
+use hyperware_process_lib::hyperapp::sleep;
 use serde_json::{json, Value};
 use voice_chat_engine::{EngineError, PollAnswer, PollStep};
 
@@ -37,7 +38,6 @@ pub fn leave(session: &str) -> Result<(), ApiError> {
 
 /// `Poll`: `{"cursor", "messages", "lost"}`, at once or after holding.
 pub async fn poll(session: String, cursor: u64) -> Result<Value, ApiError> {
-    let context = http_context();
     let started = now_ms();
     let (hold_ms, check_ms) = shell::with(|s| (s.engine.config().poll_hold_ms, s.engine.config().poll_check_ms));
     let mut step = shell::with(|s| s.engine.poll(now_ms(), &session, cursor));
@@ -48,14 +48,8 @@ pub async fn poll(session: String, cursor: u64) -> Result<Value, ApiError> {
                 let give_up = now_ms().saturating_sub(started) >= hold_ms;
                 step = shell::with(|s| s.engine.poll_again(now_ms(), &session, ticket, give_up));
             }
-            Ok(PollStep::Answer(got)) => {
-                restore(context);
-                return answer(Ok::<_, EngineError>(answer_json(got)));
-            }
-            Err(err) => {
-                restore(context);
-                return answer(Err(err));
-            }
+            Ok(PollStep::Answer(got)) => return answer(Ok::<_, EngineError>(answer_json(got))),
+            Err(err) => return answer(Err(err)),
         }
     }
 }
@@ -67,12 +61,4 @@ fn answer_json(got: PollAnswer) -> Value {
 /// The engine's messages are JSON it wrote itself.
 fn to_values(messages: &[String]) -> Vec<Value> {
     messages.iter().map(|m| serde_json::from_str(m).unwrap_or(Value::Null)).collect()
-}
-
-fn http_context() -> Option<HttpRequestContext> {
-    APP_HELPERS.with(|h| h.borrow().current_http_context.clone())
-}
-
-fn restore(context: Option<HttpRequestContext>) {
-    APP_HELPERS.with(|h| h.borrow_mut().current_http_context = context);
 }

@@ -187,6 +187,7 @@ async fn guests_poll_over_http_beside_websockets() {
     sock.send_msg("chat", json!({"text": "both"}));
     let b = held_b.await.unwrap();
     assert_eq!(b.status, 200);
+    assert_eq!(b.content_type, "application/json", "the other held answer keeps its headers too");
     let msgs = b.body["Ok"]["messages"].as_array().unwrap().clone();
     assert!(msgs.iter().any(is_chat("both")), "{msgs:?}");
     assert!(!msgs.iter().any(|m| m["type"] == "pong"), "the other session's pong is not here: {msgs:?}");
