@@ -367,3 +367,36 @@ fn a_runtime_socket_with_a_sessions_id_takes_it_and_the_session_ends_as_dropped(
     a.send(3, u32::MAX, &ClientMsg::Join { room: room.id.clone(), name: "New".into(), invite: Some(room.invite.clone()), host: None, resume: None });
     assert!(a.take(u32::MAX).iter().any(|m| matches!(m, ServerMsg::Welcome(_))));
 }
+
+#[test]
+fn the_owners_session_joins_a_room_on_another_node_and_its_welcome_comes_in_a_later_poll() {
+    let mut net = Net::new(&["a.os", "b.os"]);
+    let room = net.node("a.os").create_room(open_settings());
+    net.node("a.os").join(0, 1, ConnKind::Owner, &room.id, "alice", None);
+    let join = encode_client(
+        &ClientMsg::Join { room: room.id.clone(), name: "bob".into(), invite: Some(room.invite.clone()), host: Some("a.os".into()), resume: None },
+        None,
+    );
+    // A guest's session may not reach another node's room, as a guest socket may not.
+    let err = net.node("b.os").engine.poll_join(0, ConnKind::Guest, Some("203.0.113.1"), join.as_bytes()).unwrap_err();
+    assert_eq!(err.code, ErrorCode::Forbidden);
+    let b = net.node("b.os");
+    let start = b.engine.poll_join(0, ConnKind::Owner, None, join.as_bytes()).unwrap();
+    b.pump();
+    assert!(start.messages.is_empty(), "the host answers later: {:?}", start.messages);
+    let PollStep::Wait { ticket } = b.engine.poll(1, &start.session, start.cursor).unwrap() else { panic!("nothing yet") };
+    net.run(2);
+    let b = net.node("b.os");
+    let PollStep::Answer(got) = b.engine.poll_again(3, &start.session, ticket, false).unwrap() else { panic!("the welcome came") };
+    let w = welcome_of(&got.messages);
+    assert_eq!((w.room.as_str(), w.host.as_str()), (room.id.as_str(), "a.os"));
+    // Chat both ways through the host.
+    send(b, 4, &start.session, &ClientMsg::Chat { text: "hi from b".into() }).unwrap();
+    net.run(4);
+    assert!(chat_texts(&net.node("a.os").take(1)).iter().any(|(_, t)| t == "hi from b"));
+    net.node("a.os").send(5, 1, &ClientMsg::Chat { text: "hi from a".into() });
+    net.run(5);
+    let got = poll_now(net.node("b.os"), 6, &start.session, got.cursor);
+    assert!(chat_texts(&parse(&got.messages)).iter().any(|(_, t)| t == "hi from a"), "{:?}", got.messages);
+    assert!(net.node("b.os").inbox.is_empty(), "b's shell saw nothing for the session");
+}
