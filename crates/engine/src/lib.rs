@@ -26,6 +26,11 @@
 //! stable code and [`EngineError::http_status`]. Randomness (ids, tokens) comes from the
 //! [`Entropy`] the shell passes in.
 //!
+//! The HTTP long-polling transport (any participant, when a WebSocket cannot open) is typed
+//! methods too: `poll_join`, `poll_send`, `poll` / `poll_again` (a held poll), `poll_leave`
+//! ([`poll_sessions`]). A session is a connection inside the engine whose pushes wait in its
+//! queue; the shell never sees its id in an output.
+//!
 //! Every rule is here, with native tests: retrying a control request (after 1 s, then 2 s)
 //! and calling its peer unreachable only after every try failed, coalescing saves, which
 //! sockets are open, and when audio for a peer leaves (at once, one batch per peer per input).

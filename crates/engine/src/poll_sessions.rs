@@ -7,7 +7,7 @@
 //! for joins, resumes, proxied rooms, roles, commands, subscriptions, presence, the join
 //! deadline and the per-connection rate limits. What differs:
 //! - its text pushes go into the session's bounded queue here, never out to the shell (they
-//!   are taken out of the output queue at the end of every input, [`Engine::route_to_sessions`]);
+//!   are taken out of the output queue at the end of every input, `Engine::route_to_sessions`);
 //! - it takes no audio (its room's audio topics are unsubscribed whenever its membership or
 //!   its subscriptions change; Binary pushes to it are dropped as a last guard);
 //! - the runtime's socket list does not close it; not being polled for
