@@ -5,6 +5,7 @@
 import { ControlParseError, encodeClientMessage, NODE_ROOMS_TOPIC, parseServerMessage, type ProtocolErrorMessage } from '../protocol/control';
 import { backoffDelay } from './backoff';
 import { applyLobbyMessage, EMPTY_LOBBY, lobbyUnsynced, type LobbyState } from './lobby';
+import { BROWSER_TIMERS, type Timers } from './timers';
 
 /** A ping this often; no message for `LOBBY_SILENCE_MS` means the socket is dead. */
 export const LOBBY_PING_MS = 5_000;
@@ -24,19 +25,7 @@ export interface LobbySnapshot {
   failure: ProtocolErrorMessage | null;
 }
 
-export interface LobbyTimers {
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-  setInterval(callback: () => void, ms: number): unknown;
-  clearInterval(handle: unknown): void;
-}
-
-const GLOBAL_TIMERS: LobbyTimers = {
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-  setInterval: (callback, ms) => setInterval(callback, ms),
-  clearInterval: (handle) => clearInterval(handle as ReturnType<typeof setInterval>),
-};
+export type LobbyTimers = Timers;
 
 export interface LobbyConnectionOptions {
   /** The owner's socket URL (`socketUrl(location, false)`). */
@@ -60,7 +49,7 @@ export class LobbyConnection {
   private lastHeard = 0;
 
   constructor(private readonly options: LobbyConnectionOptions) {
-    this.timers = options.timers ?? GLOBAL_TIMERS;
+    this.timers = options.timers ?? BROWSER_TIMERS;
     this.now = options.now ?? (() => performance.now());
   }
 

@@ -10,6 +10,7 @@
 
 import { backoffDelay } from './backoff';
 import type { Transport } from './transport';
+import { BROWSER_TIMERS, type Timers } from './timers';
 
 /** Closed because the node could not be reached for the join (the connection may try a socket again). */
 export const POLL_UNREACHABLE = 4002;
@@ -26,10 +27,7 @@ export type CallResult = { ok: true; value: unknown } | { ok: false; code: strin
 /** A network error, a 408 or a 5xx: worth trying again after a while. */
 export class RetryableError extends Error {}
 
-export interface PollTimers {
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+export type PollTimers = Pick<Timers, 'setTimeout' | 'clearTimeout'>;
 
 export interface PollTransportOptions {
   /** `<base>/guest-api` for guests, `<base>/api` for the node's owner. */
@@ -90,10 +88,7 @@ function asText(message: unknown): string {
   return typeof message === 'string' ? message : JSON.stringify(message);
 }
 
-const DEFAULT_TIMERS: PollTimers = {
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
+const DEFAULT_TIMERS: PollTimers = BROWSER_TIMERS;
 
 export class PollTransport implements Transport {
   readonly kind = 'poll';

@@ -18,6 +18,7 @@ import { AckCounter } from './ackCounter';
 import { backoffDelay, isFinalClose } from './backoff';
 import { RateMeter, RttEstimator } from './linkStats';
 import { isJoinRefusal } from './joinRefusal';
+import { BROWSER_TIMERS, type Timers } from './timers';
 import { MuteForMe, type MuteForMeStatus } from './muteForMe';
 import { SocketTransport, type Transport, type TransportKind } from './transport';
 import { POLL_SESSION_GONE, POLL_UNREACHABLE, PollTransport, type FetchLike } from './pollTransport';
@@ -81,20 +82,7 @@ export interface RoomConnectionOptions {
   poll?: { url: string; fetch?: FetchLike };
 }
 
-/** The timer functions the connection schedules with. */
-export interface Timers {
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-  setInterval(callback: () => void, ms: number): unknown;
-  clearInterval(handle: unknown): void;
-}
-
-const GLOBAL_TIMERS: Timers = {
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-  setInterval: (callback, ms) => setInterval(callback, ms),
-  clearInterval: (handle) => clearInterval(handle as ReturnType<typeof setInterval>),
-};
+export type { Timers };
 
 export class RoomConnection {
   private socket: Transport | null = null;
@@ -132,7 +120,7 @@ export class RoomConnection {
   private snapshotCache: ConnectionSnapshot | null = null;
 
   constructor(private readonly options: RoomConnectionOptions) {
-    this.timers = options.timers ?? GLOBAL_TIMERS;
+    this.timers = options.timers ?? BROWSER_TIMERS;
     this.state = options.resumeFrom ?? null;
     this.resumingSaved = this.state !== null;
     this.choice = new TransportChoice(options.poll !== undefined);
