@@ -490,22 +490,7 @@ impl Engine {
         }
         self.timers.arm(Timer::SocketCheck, now_ms + self.cfg.socket_check_ms);
         self.timers.arm(Timer::JoinDeadline, now_ms + self.cfg.join_deadline_ms);
-        self.conns.insert(
-            conn,
-            Conn {
-                kind,
-                membership: None,
-                control_bucket: TokenBucket::new(self.cfg.control_rate, now_ms),
-                audio_bucket: TokenBucket::new(self.cfg.audio_rate, now_ms),
-                last_seen_ms: now_ms,
-                pushed: 0,
-                acked: 0,
-                unjoined_since: Some(now_ms),
-                garbage: 0,
-                garbage_since: now_ms,
-                addr,
-            },
-        );
+        self.conns.insert(conn, Conn::new(kind, now_ms, &self.cfg, addr));
         self.out.subs.open(conn, kind == ConnKind::Owner);
         true
     }
