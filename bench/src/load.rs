@@ -141,6 +141,12 @@ async fn join_voice_chat(ws: &mut Ws, room: &str, name: &str, invite: Option<&st
         let v: serde_json::Value = serde_json::from_str(&text)?;
         match v["type"].as_str() {
             Some("welcome") => return Ok(v["stream"].as_u64().unwrap_or(0) as u16),
+            // Fresh joins are rate-limited per room (burst 30, then 5/s): as a browser does,
+            // try again a little later; the join time is setup, outside the measured window.
+            Some("error") if v["code"] == "rate_limited" => {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                ws.send(Message::text(join.to_string())).await?;
+            }
             Some("error") => bail!("{name}: join refused: {text}"),
             _ => {}
         }
