@@ -117,7 +117,7 @@ impl RelayKind {
         match self {
             RelayKind::VoiceChat => "voice-chat on devnode (wasm)",
             RelayKind::VoiceChatPeer => "voice-chat, listeners on a 2nd node",
-            RelayKind::VoiceChatBaseline => "voice-chat baseline package (first cut 0.1.0)",
+            RelayKind::VoiceChatBaseline => "voice-chat baseline package (--baseline)",
             RelayKind::Native => "native tokio relay",
             RelayKind::Socketio => "Socket.IO on Node",
         }
@@ -189,6 +189,9 @@ async fn bench(cli: Cli) -> Result<()> {
         cli.stalled
     );
     println!("machine: {}", machine());
+    if cli.relays.contains(&RelayKind::VoiceChatBaseline) {
+        println!("baseline package: {}", baseline_zip(&cli).display());
+    }
     println!("load average before: {}", loadavg());
     let rounds = cli.rounds.max(1);
     let mut all_rounds: Vec<Vec<Row>> = Vec::new();
@@ -305,6 +308,11 @@ async fn run_native(params: &LoadParams) -> Result<Row> {
     Ok(Row { kind: RelayKind::Native, result, server, forwarded: params.speakers, notes })
 }
 
+/// The package of the baseline row: `--baseline`, else the first cut (0.1.0).
+fn baseline_zip(cli: &Cli) -> PathBuf {
+    cli.baseline.clone().unwrap_or_else(|| workspace_root().join("crates/app-tests/fixtures/voice-chat-0.1.0.zip"))
+}
+
 async fn run_voice_chat(cli: &Cli, params: &LoadParams, cross_node: bool, baseline: bool) -> Result<Row> {
     if params.participants >= MAX_NODE_SOCKETS {
         bail!("a node holds at most {MAX_NODE_SOCKETS} WebSockets: use fewer than that many participants");
@@ -313,7 +321,7 @@ async fn run_voice_chat(cli: &Cli, params: &LoadParams, cross_node: bool, baseli
         bail!("voice-chat accepts at most {MAX_APP_CONNECTIONS} connections (engine `max_connections`)");
     }
     let zip = if baseline {
-        cli.baseline.clone().unwrap_or_else(|| workspace_root().join("crates/app-tests/fixtures/voice-chat-0.1.0.zip"))
+        baseline_zip(cli)
     } else {
         cli.package.clone().unwrap_or_else(|| workspace_root().join("target/voice-chat:template.zip"))
     };
