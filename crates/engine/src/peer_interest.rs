@@ -23,10 +23,21 @@ impl Engine {
     /// from what we told it last. Sockets that are no longer in the room (being let go) do
     /// not count; with none left there is nothing to say.
     pub(crate) fn tell_audio_interest(&mut self, host: &str, room: &str) {
+        self.tell_audio_interest_or_repeat(host, room, false);
+    }
+
+    /// As `tell_audio_interest`; with `repeat`, also when the union is what we told last.
+    fn tell_audio_interest_or_repeat(&mut self, host: &str, room: &str, repeat: bool) {
         let now = self.clock;
         let Some(proxy) = self.proxies.get(host).and_then(|r| r.get(room)) else {
+            // A told "all" needs no memory; a told narrowing is kept until our next `joined`
+            // there (see `audio_interest_after_joined`; one entry per room we were in on that
+            // host, gone with the peer link or the host's restart).
             if let Some(id) = self.out.peers.id_of(host) {
-                self.out.peers.get_mut(id).interests.forget_told(room);
+                let interests = &mut self.out.peers.get_mut(id).interests;
+                if interests.told(room).is_some_and(|told| *told == AudioInterest::all()) {
+                    interests.forget_told(room);
+                }
             }
             return;
         };
@@ -36,7 +47,9 @@ impl Engine {
         let filters = proxy
             .members
             .iter()
-            .filter(|m| in_room(m.conn))
+            // Only users the host admitted: a join still on its way is told after its
+            // `joined` (`audio_interest_after_joined`), when the host counts the node a member.
+            .filter(|m| m.participant.is_some() && in_room(m.conn))
             .map(|m| self.out.subs.audio_filter(m.conn).map_or((true, &[][..]), |f| f.parts()));
         let Some(union) = AudioInterest::union_of(filters, self.cfg.max_participants as usize) else { return };
         if !self.out.reachable(host) {
@@ -44,7 +57,7 @@ impl Engine {
             return;
         }
         let link = self.out.peers.link(host, now);
-        if link.interests.told(room).unwrap_or(&AudioInterest::all()) == &union {
+        if !repeat && link.interests.told(room).unwrap_or(&AudioInterest::all()) == &union {
             return;
         }
         link.interests.set_told(room, union.clone());
@@ -53,12 +66,17 @@ impl Engine {
     }
 
     /// Member side: the host just admitted one of our users to `room`, which resets what it
-    /// heard from us to "all": tell it again unless that is right.
+    /// heard from us to "all": tell it again unless that is right. If we ever told it a
+    /// narrowing, tell it even "all": that narrowing may be a retry still on its way (sent
+    /// before our users left and came back), and only a newer version keeps it from winning.
     pub(crate) fn audio_interest_after_joined(&mut self, host: &str, room: &str) {
+        let mut narrowed_before = false;
         if let Some(id) = self.out.peers.id_of(host) {
-            self.out.peers.get_mut(id).interests.forget_told(room);
+            let interests = &mut self.out.peers.get_mut(id).interests;
+            narrowed_before = interests.told(room).is_some_and(|told| *told != AudioInterest::all());
+            interests.forget_told(room);
         }
-        self.tell_audio_interest(host, room);
+        self.tell_audio_interest_or_repeat(host, room, narrowed_before);
     }
 
     /// Host side: `audio_interest` from `from`. Refused (counted in `peer_messages_refused`,

@@ -39,7 +39,13 @@ fn remote_join(net: &mut Net, node: &str, conn: u32, name: &str, room: &str, inv
 /// Room on A with alice (conn 1) and anna (conn 2) on A, bob (conn 7) and bea (conn 8) of B,
 /// carol (conn 9) of C.
 fn world() -> World {
+    world_with_b(net_config())
+}
+
+/// As [`world`], with node B configured by `b`.
+fn world_with_b(b: Config) -> World {
     let mut net = Net::new(&[A, B, C]);
+    net.nodes.insert(B.into(), Node::with_config(B, b));
     let room = net.node(A).create_room(open_settings());
     let alice = net.node(A).join(0, 1, ConnKind::Owner, &room.id, "alice", None);
     net.node(A).join(0, 2, ConnKind::Guest, &room.id, "anna", Some(&room.invite));
@@ -377,4 +383,40 @@ fn a_change_while_the_host_is_unreachable_is_told_when_it_is_back() {
     net.node(A).tick(10_000);
     net.run(10_000);
     assert_eq!(to_b(&mut net, 10_020, 1), 0, "told once A was back");
+}
+
+#[test]
+fn a_narrowing_retried_after_b_left_and_joined_again_does_not_win() {
+    // B retries a failed control message (1 s later), as a real node does.
+    let mut w = world_with_b(Config { peer_control_retries: 2, ..net_config() });
+    let topic = w.alice_topic();
+    // bea leaves, so bob is B's only user in the room.
+    w.t += 1;
+    w.net.node(B).send(w.t, 8, &ClientMsg::Leave {});
+    w.net.run(w.t);
+    // bob unsubscribes alice; B's `audio_interest` (all but alice) fails its first send.
+    w.t += 1;
+    w.net.node(B).send(w.t, 7, &ClientMsg::Unsubscribe { pattern: topic.clone() });
+    let narrowing = interests(w.net.node(B));
+    assert_eq!(narrowing.len(), 1);
+    let b = w.net.node(B);
+    b.to_peers.retain(|(_, e)| !matches!(e.msg, PeerMsg::AudioInterest { .. }));
+    let request = b.requests[&(A.to_string(), narrowing[0].seq)];
+    b.input(w.t, voice_chat_engine::Input::PeerSendFailed { request }).unwrap();
+    // Before its retry, bob leaves and joins again (a fresh join: the whole room).
+    w.t += 1;
+    w.net.node(B).send(w.t, 7, &ClientMsg::Leave {});
+    w.net.run(w.t);
+    w.t += 1;
+    let again = ClientMsg::Join { room: w.room.clone(), name: "bob".into(), invite: None, host: Some(A.into()), resume: None };
+    w.net.node(B).send(w.t, 7, &again);
+    w.net.run(w.t);
+    let got = w.net.node(B).take(7);
+    assert!(got.iter().any(|m| matches!(m, ServerMsg::Welcome(_))), "{got:?}");
+    assert_eq!(w.alice_speaks(), (1, 1, true));
+    // Now the old narrowing's retry lands at A.
+    w.t += 5_000;
+    w.net.node(B).tick(w.t);
+    w.net.run(w.t);
+    assert_eq!(w.alice_speaks(), (1, 1, true), "bob, who wants everything, still gets alice");
 }
