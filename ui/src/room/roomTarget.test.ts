@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRoomTarget, roomAddress, roomPath, RoomTargetError } from './roomTarget';
+import { keyFromFragment, parseRoomTarget, roomAddress, roomPath, RoomTargetError } from './roomTarget';
 
 describe('parseRoomTarget', () => {
   it('reads a local id and id@node', () => {
@@ -49,5 +49,32 @@ describe('roomAddress', () => {
   it('opens, through the join form, the page that joins with the invite', () => {
     const path = roomPath(parseRoomTarget(roomAddress({ room: 'r1', host: 'alice.os', invite: 'tok' })), 'bob.os');
     expect(path).toBe('/room/r1@alice.os?invite=tok');
+  });
+});
+
+describe('the room key in the fragment', () => {
+  const key = '0.AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8';
+
+  it('is read from a full invite link and from a room address, and kept apart from the invite', () => {
+    const link = `http://localhost:8080/voice-chat:voice-chat:template.os/room/r1?invite=tok_1&node=alice.os#k=${key}`;
+    expect(parseRoomTarget(link)).toEqual({ room: 'r1', host: 'alice.os', invite: 'tok_1', key });
+    expect(parseRoomTarget(`r1@alice.os?invite=tok_1#k=${key}`)).toEqual({ room: 'r1', host: 'alice.os', invite: 'tok_1', key });
+    expect(parseRoomTarget(`r1@alice.os#k=${key}`)).toEqual({ room: 'r1', host: 'alice.os', key });
+  });
+
+  it('goes back into the fragment, never into the query a node sees', () => {
+    const target = { room: 'r1', host: 'alice.os', invite: 'tok', key };
+    expect(roomAddress(target)).toBe(`r1@alice.os?invite=tok#k=${key}`);
+    expect(parseRoomTarget(roomAddress(target))).toEqual(target);
+    const path = roomPath(target, 'bob.os');
+    expect(path).toBe(`/room/r1@alice.os?invite=tok#k=${key}`);
+    expect(new URL(path, 'http://x').search).toBe('?invite=tok');
+  });
+
+  it('a fragment without k= is ignored; a damaged key is refused with a clear message', () => {
+    expect(parseRoomTarget('r1@alice.os#other')).toEqual({ room: 'r1', host: 'alice.os' });
+    expect(keyFromFragment('')).toBeUndefined();
+    expect(keyFromFragment(`#k=${key}`)).toBe(key);
+    expect(() => parseRoomTarget('r1@alice.os#k=bad key!')).toThrow(/key in that link is damaged/);
   });
 });
