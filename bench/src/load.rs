@@ -29,6 +29,9 @@ pub struct LoadParams {
     /// The last this many listeners stop reading their socket when the window opens (a frozen
     /// browser tab): what each relay does with a client that falls behind.
     pub stalled: usize,
+    /// Speakers send frames shaped as end-to-end encrypted ones (`crate::sframe`): the payload
+    /// is SFrame header ‖ `payload` bytes ‖ 8-byte tag; listeners check that layout.
+    pub e2ee: bool,
 }
 
 impl LoadParams {
@@ -79,6 +82,10 @@ pub struct LoadResult {
     pub listeners: u64,
     #[serde(default)]
     pub stalled: u64,
+    /// With `e2ee`: audio frames listeners received whose payload was not SFrame header ‖
+    /// the Opus packet's length ‖ tag (not counted as received).
+    #[serde(default)]
+    pub bad_layout: u64,
     pub latency_ms: Latency,
     pub client_cpu_secs: f64,
     /// What the probe read at the window's start and end.
@@ -99,6 +106,7 @@ struct ClientStats {
     sent: u64,
     received: u64,
     bytes: u64,
+    bad_layout: u64,
     latencies_us: Vec<u32>,
 }
 
@@ -206,7 +214,7 @@ pub async fn run(target: &Target, p: &LoadParams, server_pid: u32, probe: Option
     let client_cpu_secs = cpu_diff(client0, client1);
 
     let mut sent_per_speaker = vec![0; p.speakers];
-    let (mut received, mut listener_received, mut listener_bytes, mut received_bytes) = (0, 0, 0, 0);
+    let (mut received, mut listener_received, mut listener_bytes, mut received_bytes, mut bad_layout) = (0, 0, 0, 0, 0);
     let mut latencies = Vec::new();
     for (i, task) in tasks.into_iter().enumerate() {
         let s = task.await.context("client task")??;
@@ -218,6 +226,7 @@ pub async fn run(target: &Target, p: &LoadParams, server_pid: u32, probe: Option
         }
         received += s.received;
         received_bytes += s.bytes;
+        bad_layout += s.bad_layout;
         latencies.extend(s.latencies_us);
     }
     latencies.sort_unstable();
@@ -237,6 +246,7 @@ pub async fn run(target: &Target, p: &LoadParams, server_pid: u32, probe: Option
         received_bytes,
         listeners: (p.participants - p.speakers - p.stalled) as u64,
         stalled: p.stalled as u64,
+        bad_layout,
         latency_ms: Latency {
             p50: pct(0.50),
             p99: pct(0.99),
@@ -270,6 +280,8 @@ async fn client(
     let mut total_audio: u32 = 0;
     let mut frame = Vec::with_capacity(HEADER_LEN + p.payload);
     let mut payload = vec![0u8; p.payload.max(10)];
+    let mut sealed = Vec::with_capacity(p.payload + 16);
+    let mut sealer = (p.e2ee && speaker.is_some()).then(|| crate::sframe::Sealer::random(speaker.unwrap_or(0) as u64));
     loop {
         tokio::select! {
             changed = sched_rx.changed(), if sched.is_none() => {
@@ -298,16 +310,25 @@ async fn client(
                 for (k, b) in payload[10..].iter_mut().enumerate() {
                     *b = (seq as usize * 31 + k) as u8;
                 }
+                // Encrypted: the probe is the start of the ciphertext's place, the rest of it
+                // and the tag are pseudo-random (the relay reads the clear header only).
+                let body: &[u8] = match sealer.as_mut() {
+                    Some(sealer) => {
+                        sealer.seal(p.payload, &payload[..10], &mut sealed);
+                        &sealed
+                    }
+                    None => &payload[..p.payload],
+                };
                 let header = FrameHeader {
                     flags: if seq == 0 { FLAG_VOICE | FLAG_MARKER } else { FLAG_VOICE },
                     stream_id,
                     sequence: seq,
                     timestamp: seq.wrapping_mul(960),
                     level: LoadParams::level(i),
-                    payload_len: p.payload as u16,
+                    payload_len: body.len() as u16,
                 };
                 frame.clear();
-                encode_frame(&header, &payload[..p.payload], &mut frame).map_err(|e| anyhow!("encoding: {e}"))?;
+                encode_frame(&header, body, &mut frame).map_err(|e| anyhow!("encoding: {e}"))?;
                 sink.send(Message::Binary(Bytes::copy_from_slice(&frame))).await?;
                 if now >= s.window_start {
                     stats.sent += 1;
@@ -343,7 +364,16 @@ async fn client(
                 if (h.payload_len as usize) < 10 {
                     continue;
                 }
-                let body = &b[HEADER_LEN..];
+                let mut body = &b[HEADER_LEN..];
+                if p.e2ee {
+                    match crate::sframe::read_header(body) {
+                        Some(sf) if body.len() == sf.len + p.payload + crate::sframe::TAG_LEN => body = &body[sf.len..],
+                        _ => {
+                            stats.bad_layout += 1;
+                            continue;
+                        }
+                    }
+                }
                 let sent_at = u64::from_be_bytes(body[..8].try_into().unwrap());
                 let Some(s) = sched else { continue };
                 let (ws_, we_) = (s.window_start - s.begin, s.window_end - s.begin);

@@ -5,6 +5,7 @@ mod devnode_host;
 mod load;
 mod native_relay;
 mod procstat;
+mod sframe;
 mod socketio;
 
 use anyhow::{bail, Context, Result};
@@ -58,7 +59,8 @@ struct Cli {
     #[arg(long, default_value_t = 3)]
     forwarded_speakers: usize,
     /// Which relays to run, in this order (`voice-chat-peer`: the room on one node, the
-    /// listeners on a second node).
+    /// listeners on a second node; `native-e2ee`, `voice-chat-e2ee`, `voice-chat-peer-e2ee`: the
+    /// same relay with frames shaped as end-to-end encrypted ones, compared with the clear row).
     #[arg(long, value_delimiter = ',', default_values = ["native", "voice-chat", "voice-chat-peer", "socketio"])]
     relays: Vec<RelayKind>,
     /// In the `voice-chat-peer` row, how many listeners join from the second node (default: all).
@@ -110,6 +112,12 @@ enum RelayKind {
     VoiceChatBaseline,
     Native,
     Socketio,
+    /// The native relay, speakers sending encrypted-shaped frames (SFrame header ‖ Opus length ‖ tag).
+    NativeE2ee,
+    /// voice-chat, speakers sending encrypted-shaped frames.
+    VoiceChatE2ee,
+    /// voice-chat with listeners on a 2nd node, speakers sending encrypted-shaped frames.
+    VoiceChatPeerE2ee,
 }
 
 impl RelayKind {
@@ -120,6 +128,19 @@ impl RelayKind {
             RelayKind::VoiceChatBaseline => "voice-chat baseline package (--baseline)",
             RelayKind::Native => "native tokio relay",
             RelayKind::Socketio => "Socket.IO on Node",
+            RelayKind::NativeE2ee => "native tokio relay, E2EE frames",
+            RelayKind::VoiceChatE2ee => "voice-chat on devnode (wasm), E2EE frames",
+            RelayKind::VoiceChatPeerE2ee => "voice-chat, listeners on a 2nd node, E2EE frames",
+        }
+    }
+
+    /// For an encrypted-frames row, the same relay with clear frames.
+    fn clear_twin(self) -> Option<RelayKind> {
+        match self {
+            RelayKind::NativeE2ee => Some(RelayKind::Native),
+            RelayKind::VoiceChatE2ee => Some(RelayKind::VoiceChat),
+            RelayKind::VoiceChatPeerE2ee => Some(RelayKind::VoiceChatPeer),
+            _ => None,
         }
     }
 }
@@ -174,7 +195,9 @@ async fn bench(cli: Cli) -> Result<()> {
         ack_every: cli.ack_every.max(1),
         frame_ms: cli.frame_ms,
         stalled: cli.stalled,
+        e2ee: false,
     };
+    let e2ee_params = LoadParams { e2ee: true, ..params.clone() };
     println!(
         "workload: {} participants, {} speakers, one {}-byte frame ({} payload + 16 header) per speaker every {} ms, \
          ack every {} frames, {} s warm-up, {} s window, {} stalled listeners",
@@ -188,6 +211,14 @@ async fn bench(cli: Cli) -> Result<()> {
         cli.seconds,
         cli.stalled
     );
+    if cli.relays.iter().any(|k| k.clear_twin().is_some()) {
+        println!(
+            "E2EE rows: payload = SFrame header (config 1 + KID 5 + CTR 0..2) ‖ {} bytes in the ciphertext's place ‖ 8-byte tag = {}..{} bytes              (+14 while CTR < 8, +15 to 255, +16 after), written by bench/src/sframe.rs (real headers, pseudo-random ciphertext and tag)",
+            params.payload,
+            params.payload + 14,
+            params.payload + 16
+        );
+    }
     println!("machine: {}", machine());
     if cli.relays.contains(&RelayKind::VoiceChatBaseline) {
         println!("baseline package: {}", baseline_zip(&cli).display());
@@ -209,6 +240,9 @@ async fn bench(cli: Cli) -> Result<()> {
                 RelayKind::VoiceChat => run_voice_chat(&cli, &params, false, false).await,
                 RelayKind::VoiceChatPeer => run_voice_chat(&cli, &params, true, false).await,
                 RelayKind::VoiceChatBaseline => run_voice_chat(&cli, &params, false, true).await,
+                RelayKind::NativeE2ee => run_native(&e2ee_params).await,
+                RelayKind::VoiceChatE2ee => run_voice_chat(&cli, &e2ee_params, false, false).await,
+                RelayKind::VoiceChatPeerE2ee => run_voice_chat(&cli, &e2ee_params, true, false).await,
                 RelayKind::Socketio => {
                     let dir = cli.socketio_dir.clone().unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("socketio"));
                     socketio::run(&dir, &params).await.map(|(result, server)| Row {
@@ -305,7 +339,8 @@ async fn run_native(params: &LoadParams) -> Result<Row> {
         .filter_map(|l| l.strip_prefix("NATIVE_DROPPED "))
         .map(|n| format!("frames dropped on full client queues (whole run): {n}"))
         .collect();
-    Ok(Row { kind: RelayKind::Native, result, server, forwarded: params.speakers, notes })
+    let kind = if params.e2ee { RelayKind::NativeE2ee } else { RelayKind::Native };
+    Ok(Row { kind, result, server, forwarded: params.speakers, notes })
 }
 
 /// The package of the baseline row: `--baseline`, else the first cut (0.1.0).
@@ -409,10 +444,12 @@ async fn run_voice_chat(cli: &Cli, params: &LoadParams, cross_node: bool, baseli
         }
     }
     notes.insert(0, format!("package {}", zip.display()));
-    let kind = match (cross_node, baseline) {
-        (true, _) => RelayKind::VoiceChatPeer,
-        (false, true) => RelayKind::VoiceChatBaseline,
-        (false, false) => RelayKind::VoiceChat,
+    let kind = match (cross_node, baseline, params.e2ee) {
+        (true, _, false) => RelayKind::VoiceChatPeer,
+        (true, _, true) => RelayKind::VoiceChatPeerE2ee,
+        (false, true, _) => RelayKind::VoiceChatBaseline,
+        (false, false, false) => RelayKind::VoiceChat,
+        (false, false, true) => RelayKind::VoiceChatE2ee,
     };
     Ok(Row { kind, result, server, forwarded: params.speakers.min(cli.forwarded_speakers), notes })
 }
@@ -543,6 +580,34 @@ fn print_table(p: &LoadParams, rows: &[Row]) {
             c[0], c[1], c[2], c[3], c[4]
         );
     }
+    let pairs = e2ee_pairs(p, rows);
+    if !pairs.is_empty() {
+        println!();
+        println!("Encrypted frames beside clear ones, same round (E2EE row / clear row of the same relay):");
+        println!();
+        println!("| relay | bytes/s per listener stream clear → E2EE (×) | bytes per frame clear → E2EE (×) | CPU µs per delivered frame clear → E2EE (×) | server CPU (×) | latency p50 (×) | latency p99 (×) | delivered of expected clear / E2EE |");
+        println!("|---|---|---|---|---|---|---|---|");
+        for (kind, c, e) in &pairs {
+            println!(
+                "| {} | {:.0} → {:.0} ({:.3}) | {:.1} → {:.1} ({:.3}) | {:.1} → {:.1} ({:.2}) | {:.2} | {:.2} | {:.2} | {:.1}% / {:.1}% |",
+                kind.label(),
+                c.d.stream_bytes,
+                e.d.stream_bytes,
+                e.d.stream_bytes / c.d.stream_bytes,
+                c.d.frame_bytes,
+                e.d.frame_bytes,
+                e.d.frame_bytes / c.d.frame_bytes,
+                c.d.cpu_us_per_frame,
+                e.d.cpu_us_per_frame,
+                e.d.cpu_us_per_frame / c.d.cpu_us_per_frame,
+                e.d.cpu / c.d.cpu,
+                e.p50 / c.p50,
+                e.p99 / c.p99,
+                100.0 * c.d.delivered / c.d.expected.max(1e-9),
+                100.0 * e.d.delivered / e.d.expected.max(1e-9),
+            );
+        }
+    }
     let local = rows.iter().find(|r| r.kind == RelayKind::VoiceChat);
     let cross = rows.iter().find(|r| r.kind == RelayKind::VoiceChatPeer);
     if let (Some(l), Some(c)) = (local, cross) {
@@ -565,6 +630,9 @@ fn print_table(p: &LoadParams, rows: &[Row]) {
         for note in &r.notes {
             println!("  {note}");
         }
+        if r.kind.clear_twin().is_some() {
+            println!("  audio frames listeners received that were not SFrame header ‖ {} bytes ‖ 8-byte tag (whole run): {}", p.payload, r.result.bad_layout);
+        }
     }
 }
 
@@ -581,6 +649,25 @@ fn compare_to_baseline(p: &LoadParams, rows: &[Row]) -> Option<[f64; 5]> {
         c.cpu_us_per_frame / b.cpu_us_per_frame,
         c.peak_mib / b.peak_mib,
     ])
+}
+
+/// One row's figures for the encrypted / clear comparison.
+struct PairSide {
+    d: Derived,
+    p50: f64,
+    p99: f64,
+}
+
+/// Each encrypted-frames row with the clear row of the same relay in the same round.
+fn e2ee_pairs(p: &LoadParams, rows: &[Row]) -> Vec<(RelayKind, PairSide, PairSide)> {
+    let side = |r: &Row| PairSide { d: derive(p, r), p50: r.result.latency_ms.p50, p99: r.result.latency_ms.p99 };
+    rows.iter()
+        .filter_map(|e| {
+            let twin = e.kind.clear_twin()?;
+            let c = rows.iter().find(|r| r.kind == twin)?;
+            Some((twin, side(c), side(e)))
+        })
+        .collect()
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -641,6 +728,49 @@ fn print_medians(p: &LoadParams, rounds: &[Vec<Row>]) {
             median(rcpu),
             each
         );
+    }
+    let pairs: Vec<Vec<(RelayKind, PairSide, PairSide)>> = rounds.iter().map(|rows| e2ee_pairs(p, rows)).collect();
+    let mut twins: Vec<RelayKind> = Vec::new();
+    for (k, _, _) in pairs.iter().flatten() {
+        if !twins.contains(k) {
+            twins.push(*k);
+        }
+    }
+    if !twins.is_empty() {
+        println!();
+        println!("Encrypted / clear frames, same relay and round, median over {} rounds (×; per round in parentheses):", rounds.len());
+        println!();
+        println!("| relay | bytes per listener stream | bytes per frame | CPU per delivered frame | server CPU | latency p50 | latency p99 |");
+        println!("|---|---|---|---|---|---|---|");
+        for twin in twins {
+            let of = |f: &dyn Fn(&PairSide, &PairSide) -> f64| -> (f64, String) {
+                let v: Vec<f64> = pairs.iter().flatten().filter(|(k, _, _)| *k == twin).map(|(_, c, e)| f(c, e)).collect();
+                let each = v.iter().map(|x| format!("{x:.3}")).collect::<Vec<_>>().join(", ");
+                (median(v), each)
+            };
+            let bytes = of(&|c, e| e.d.stream_bytes / c.d.stream_bytes);
+            let frame = of(&|c, e| e.d.frame_bytes / c.d.frame_bytes);
+            let cpu_frame = of(&|c, e| e.d.cpu_us_per_frame / c.d.cpu_us_per_frame);
+            let cpu = of(&|c, e| e.d.cpu / c.d.cpu);
+            let p50 = of(&|c, e| e.p50 / c.p50);
+            let p99 = of(&|c, e| e.p99 / c.p99);
+            println!(
+                "| {} | {:.3} ({}) | {:.3} ({}) | {:.2} ({}) | {:.2} ({}) | {:.2} ({}) | {:.2} ({}) |",
+                twin.label(),
+                bytes.0,
+                bytes.1,
+                frame.0,
+                frame.1,
+                cpu_frame.0,
+                cpu_frame.1,
+                cpu.0,
+                cpu.1,
+                p50.0,
+                p50.1,
+                p99.0,
+                p99.1
+            );
+        }
     }
     let cmp: Vec<[f64; 5]> = rounds.iter().filter_map(|rows| compare_to_baseline(p, rows)).collect();
     if !cmp.is_empty() {
