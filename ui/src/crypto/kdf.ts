@@ -8,7 +8,15 @@
 //     │          sframe_key  = HKDF(salt "", ikm base, "SFrame 1.0 Secret key "  ‖ u64 KID ‖ u16 suite, 48)
 //     │          sframe_salt = HKDF(salt "", ikm base, "SFrame 1.0 Secret salt " ‖ u64 KID ‖ u16 suite, 12)
 //     │          and §4.5.1: enc key = sframe_key[0..16] (AES-128-CTR), auth key = sframe_key[16..48] (HMAC)
-//     └─ chat key = HKDF(salt "", ikm room secret, info "voice-chat e2ee v1 chat", 32)  (AES-256-GCM)
+//     ├─ chat key = HKDF(salt "", ikm room secret, info "voice-chat e2ee v1 chat", 32)  (AES-256-GCM)
+//     ├─ proof key = HKDF(salt "", ikm room secret, info "voice-chat e2ee v1 proof", 32) (HMAC-SHA256,
+//     │     proof.ts: shows a member holds the key of an epoch without showing the key)
+//     └─ safety key = HKDF(salt "", ikm room secret, info "voice-chat e2ee v1 safety", 32) (safetyCode.ts:
+//           the code people compare; hashed with the members' public keys)
+//
+//   ECDH P-256 shared secret (memberKeys.ts, one pair per page)
+//     └─ wrap key = HKDF(salt "", ikm shared x-coordinate, info "voice-chat e2ee v1 wrap", 32) (AES-256-GCM,
+//           carries a room key from one member to another through the nodes)
 //
 // Why a sender base key: SFrame forbids two senders encrypting under one base key (§4.4.1). Putting
 // the sender id in the derivation gives each participant its own key space, so two senders that
@@ -28,6 +36,9 @@ export const NT = 8;
 export const ROOM_SECRET_LEN = 32;
 const SENDER_LABEL = 'voice-chat e2ee v1 sender ';
 const CHAT_LABEL = 'voice-chat e2ee v1 chat';
+const PROOF_LABEL = 'voice-chat e2ee v1 proof';
+const SAFETY_LABEL = 'voice-chat e2ee v1 safety';
+const WRAP_LABEL = 'voice-chat e2ee v1 wrap';
 
 const subtle = (): SubtleCrypto => {
   const s = globalThis.crypto?.subtle;
@@ -72,6 +83,19 @@ export async function deriveKeySalt(baseKey: Uint8Array, kid: bigint): Promise<{
 
 export function deriveChatKey(roomSecret: Uint8Array): Promise<Bytes> {
   return hkdf(roomSecret, utf8(CHAT_LABEL), 32);
+}
+
+export function deriveProofKey(roomSecret: Uint8Array): Promise<Bytes> {
+  return hkdf(roomSecret, utf8(PROOF_LABEL), 32);
+}
+
+export function deriveSafetyKey(roomSecret: Uint8Array): Promise<Bytes> {
+  return hkdf(roomSecret, utf8(SAFETY_LABEL), 32);
+}
+
+/** The AES-256-GCM key two members share: from their ECDH shared secret (32 bytes, P-256). */
+export function deriveWrapKey(sharedSecret: Uint8Array): Promise<Bytes> {
+  return hkdf(sharedSecret, utf8(WRAP_LABEL), 32);
 }
 
 export { subtle };
