@@ -164,6 +164,21 @@ describe('RoomConnection falling back to polling', () => {
     expect(connection.sendAudio(new Uint8Array([1, 2, 3]))).toBe(false);
   });
 
+  it('hands a room key wrapped for us (e2ee_key) to onE2eeKey while polling too', async () => {
+    const { url } = await startServer();
+    const node = new FakePollNode();
+    node.onJoin = (_join, session) => node.push(welcome(), session);
+    const keys: unknown[] = [];
+    const { connection, errors } = connect(url, node, { onE2eeKey: (m) => keys.push(m) });
+    await until(() => connection.snapshot().status === 'live');
+    expect(connection.snapshot().transport).toBe('poll');
+    const key = { type: 'e2ee_key', room: 'r1', epoch: 0, from: 'p0', wrapped: 'xyz' };
+    node.push(key);
+    await until(() => keys.length === 1);
+    expect(keys).toEqual([key]);
+    expect(errors).toEqual([]);
+  });
+
   it('polls when the node refuses the socket at its cap (too_many_connections)', async () => {
     const { url, gate } = await startServer((socket) => {
       socket.send(JSON.stringify({ type: 'error', code: 'too_many_connections', message: 'full', ref: null }));

@@ -367,6 +367,26 @@ describe('RoomConnection', () => {
     expect(client.errors).toEqual([]);
   });
 
+  it('hands a room key wrapped for us (e2ee_key) to onE2eeKey, as it came, and reports no error', async () => {
+    const key = { type: 'e2ee_key', room: 'r1', epoch: 2, from: 'p0', wrapped: 'AbC-_' };
+    const { url } = await startServer((client) => {
+      client.socket.on('message', (data, isBinary) => {
+        if (isBinary) return;
+        const msg = JSON.parse(data.toString());
+        if (msg.type === 'join') {
+          client.socket.send(welcome());
+          client.socket.send(JSON.stringify({ ...key, v: 1 }));
+        }
+      });
+    });
+    const keys: unknown[] = [];
+    const client = connect(url, { onE2eeKey: (m) => keys.push(m) });
+    await until(() => keys.length === 1);
+    expect(keys).toEqual([{ ...key, v: 1 }]);
+    expect(client.errors).toEqual([]);
+    expect(client.connection.snapshot().status).toBe('live');
+  });
+
   it('measures RTT with ping/pong, and gives up on a silent server to reconnect', async () => {
     const { url, clients } = await startServer((client, index) => {
       client.socket.on('message', (data, isBinary) => {

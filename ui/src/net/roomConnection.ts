@@ -9,6 +9,7 @@ import {
   encodeClientMessage,
   parseServerMessage,
   type ClientBody,
+  type E2eeKeyMessage,
   type ParticipantId,
   type ProtocolErrorMessage,
   type ServerMessage,
@@ -80,6 +81,8 @@ export interface RoomConnectionOptions {
    * socket cap: `url` is `<base>/guest-api` (guests) or `<base>/api` (owner). Absent: socket only.
    */
   poll?: { url: string; fetch?: FetchLike };
+  /** A room key wrapped for us (`e2ee_key`), over either transport; the room state does not hold it. */
+  onE2eeKey?: (message: E2eeKeyMessage) => void;
 }
 
 export type { Timers };
@@ -429,6 +432,10 @@ export class RoomConnection {
     if (message.type === 'pong') {
       this.rtt.sample(performance.now() - message.t);
       this.changed();
+      return;
+    }
+    if (message.type === 'e2ee_key') {
+      this.options.onE2eeKey?.(message);
       return;
     }
     if (message.type === 'subscribed' || message.type === 'unsubscribed') {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Participant, RoomEvent, ServerMessage, Snapshot, Welcome } from '../protocol/control';
+import { announced, type Participant, type RoomEvent, type ServerMessage, type Snapshot, type Welcome } from '../protocol/control';
 import { applyServerMessage, canModerate, restoreRoomState, typingNames, type RoomState } from './roomState';
 
 const person = (id: string, role: Participant['role'] = 'speaker'): Participant => ({
@@ -58,6 +58,34 @@ describe('room state', () => {
     expect(state.seq).toBe(10);
     expect(state.resumeToken).toBe('tok1');
     expect(state.participants.map((p) => p.id)).toEqual(['a', 'b']);
+  });
+
+  it('keeps the e2ee setting and announced keys from snapshots, and applies key_announced', () => {
+    const announcedA = { public_key: 'PA', proof: '0.pa' };
+    const e2eeSnapshot: Snapshot = {
+      ...snapshot,
+      settings: { ...snapshot.settings, e2ee: true },
+      participants: [{ ...person('a', 'host'), e2ee: announcedA }, { ...person('b'), e2ee: null }],
+    };
+    const { state } = run([
+      welcome({ snapshot: e2eeSnapshot }),
+      ev(11, { kind: 'key_announced', participant: 'b', public_key: 'PB', proof: '0.pb' }),
+      ev(12, { kind: 'key_announced', participant: 'a', public_key: 'PA', proof: '1.pa2' }),
+    ]);
+    expect(state.settings.e2ee).toBe(true);
+    expect(state.participants.map((p) => [p.id, p.e2ee])).toEqual([
+      ['a', { public_key: 'PA', proof: '1.pa2' }],
+      ['b', { public_key: 'PB', proof: '0.pb' }],
+    ]);
+    // A later snapshot replaces them (a node that restarted forgot them).
+    const again = run([{ type: 'snapshot', room: 'r1', seq: 20, snapshot: { ...e2eeSnapshot, seq: 20 } }], state).state;
+    expect(again.participants.map((p) => p.e2ee)).toEqual([announcedA, null]);
+  });
+
+  it('reads a participant without e2ee (an older node) as not announced', () => {
+    const { state } = run([welcome()]);
+    expect(state.participants.map(announced)).toEqual([null, null]);
+    expect(state.settings.e2ee ?? false).toBe(false);
   });
 
   it('applies events in seq order and ignores replays it already has', () => {

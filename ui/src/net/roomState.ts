@@ -139,6 +139,8 @@ export function applyEvent(state: RoomState, event: RoomEvent): RoomState {
       return { ...state, settings: event.settings };
     case 'closed':
       return { ...state, ended: { why: 'closed', by: event.by } };
+    case 'key_announced':
+      return patchParticipant(state, event.participant, { e2ee: { public_key: event.public_key, proof: event.proof } });
   }
 }
 

@@ -16,6 +16,22 @@ export interface Participant {
   reconnecting: boolean;
   guest: boolean;
   node: string;
+  /**
+   * What it announced with `e2ee_hello` in an end-to-end encrypted room, or null. Absent from
+   * nodes older than end-to-end encryption: read it with `announced(p)`, which treats absent as null.
+   */
+  e2ee?: E2eeAnnounce | null;
+}
+
+/** A participant's public key and its proof of holding the room key (opaque to the nodes). */
+export interface E2eeAnnounce {
+  public_key: string;
+  proof: string;
+}
+
+/** A participant's `e2ee` field, null when absent (older nodes) or not announced. */
+export function announced(p: Participant): E2eeAnnounce | null {
+  return p.e2ee ?? null;
 }
 
 export interface ChatMessage {
@@ -32,6 +48,8 @@ export interface Settings {
   default_role: Role;
   guests_allowed: boolean;
   guests_may_speak: boolean;
+  /** End-to-end encrypted room: fixed at creation. Absent (older nodes) means false. */
+  e2ee?: boolean;
 }
 
 export interface Snapshot {
@@ -61,7 +79,9 @@ export type RoomEvent =
   | { kind: 'chat'; message: ChatMessage }
   | { kind: 'chat_cleared'; by: ParticipantId | null }
   | { kind: 'settings_changed'; settings: Settings }
-  | { kind: 'closed'; by: ParticipantId | null };
+  | { kind: 'closed'; by: ParticipantId | null }
+  /** A participant announced (or changed) its end-to-end public key and proof. */
+  | { kind: 'key_announced'; participant: ParticipantId; public_key: string; proof: string };
 
 export type PresenceEvent =
   | { kind: 'speaking'; participant: ParticipantId; speaking: boolean }
@@ -104,6 +124,8 @@ export interface LobbyRoom {
   participants: number;
   capacity: number;
   guests_allowed: boolean;
+  /** End-to-end encrypted room (absent from older nodes: false). */
+  e2ee?: boolean;
   created_ms: number;
   /** Who speaks now, in participant order. */
   speaking: LobbySpeaker[];
@@ -111,6 +133,29 @@ export interface LobbyRoom {
 
 /** The owner's topic of this node's rooms (subscribe it without joining). */
 export const NODE_ROOMS_TOPIC = 'node.rooms';
+
+/** A room key wrapped for us by participant `from` (its `e2ee_keys`), to us only. */
+export interface E2eeKeyMessage {
+  type: 'e2ee_key';
+  room: string;
+  epoch: number;
+  from: ParticipantId;
+  wrapped: string;
+}
+
+/** One entry of `e2ee_keys`: a room key wrapped for participant `to`. */
+export interface WrappedKey {
+  to: ParticipantId;
+  wrapped: string;
+}
+
+/**
+ * Error codes of end-to-end encrypted rooms: `e2ee_off` (an e2ee message in a clear room),
+ * `e2ee_required` (a clear chat text in an e2ee room), `invalid_e2ee` (a malformed
+ * `e2ee_hello` / `e2ee_keys`).
+ */
+export const E2EE_ERROR_CODES = ['e2ee_off', 'e2ee_required', 'invalid_e2ee'] as const;
+export type E2eeErrorCode = (typeof E2EE_ERROR_CODES)[number];
 
 export interface ProtocolErrorMessage {
   type: 'error';
@@ -140,6 +185,7 @@ export type ServerMessage =
   | { type: 'room_update'; room: LobbyRoom }
   /** `node.rooms`: a room closed. */
   | { type: 'room_closed'; id: string }
+  | E2eeKeyMessage
   | ProtocolErrorMessage;
 
 export type ClientBody =
@@ -175,7 +221,11 @@ export type ClientBody =
   | { type: 'clear_chat' }
   /** Topics of our room the pattern matches (docs/protocol.md, "Subscriptions"); refused with `invalid_pattern`, `forbidden` or `too_many_subscriptions`. */
   | { type: 'subscribe'; pattern: string }
-  | { type: 'unsubscribe'; pattern: string };
+  | { type: 'unsubscribe'; pattern: string }
+  /** Our public key and proof (e2ee rooms); refused with `e2ee_off` or `invalid_e2ee`. */
+  | { type: 'e2ee_hello'; public_key: string; proof: string }
+  /** A room key wrapped for each addressee (Host, Moderator); refused with `forbidden`, `e2ee_off`, `invalid_e2ee` or `participant_not_found`. */
+  | { type: 'e2ee_keys'; epoch: number; keys: WrappedKey[] };
 
 /** The topic of one speaker's audio in a room: `room.<id>.audio.<stream>`. */
 export function audioTopic(room: string, stream: number): string {
@@ -204,6 +254,7 @@ const SERVER_TYPES = new Set([
   'rooms',
   'room_update',
   'room_closed',
+  'e2ee_key',
   'error',
 ]);
 
