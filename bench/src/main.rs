@@ -213,7 +213,8 @@ async fn bench(cli: Cli) -> Result<()> {
     );
     if cli.relays.iter().any(|k| k.clear_twin().is_some()) {
         println!(
-            "E2EE rows: payload = SFrame header (config 1 + KID 5 + CTR 0..2) ‖ {} bytes in the ciphertext's place ‖ 8-byte tag = {}..{} bytes              (+14 while CTR < 8, +15 to 255, +16 after), written by bench/src/sframe.rs (real headers, pseudo-random ciphertext and tag)",
+            "E2EE rows: payload = SFrame header (config 1 + KID 5 + CTR 0..2) ‖ {} bytes in the ciphertext's place ‖ 8-byte tag = {}..{} bytes \
+             (+14 while CTR < 8, +15 to 255, +16 after), written by bench/src/sframe.rs (real headers, pseudo-random ciphertext and tag)",
             params.payload,
             params.payload + 14,
             params.payload + 16
