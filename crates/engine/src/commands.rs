@@ -8,7 +8,7 @@ use crate::timers::Timer;
 use crate::error::{EngineError, ErrorCode};
 use crate::peer_wire::PeerMsg;
 use crate::protocol::{
-    ClientMsg, Event, HandReason, LeaveReason, LoggedEvent, Resume, ServerMsg, Welcome,
+    ClientMsg, E2eeAnnounce, Event, HandReason, LeaveReason, LoggedEvent, Resume, ServerMsg, Welcome,
 };
 use crate::roles::{may_assign, permits, Action, Authority, Role};
 pub(crate) use crate::room::JoinRequest;
@@ -23,6 +23,8 @@ pub(crate) struct JoinOutcome {
     pub replay: Vec<LoggedEvent>,
     /// A connection that held this participant before the resume and must be let go.
     pub replaced_conn: Option<ConnId>,
+    /// On a resume: the newest `e2ee_key` delivered to the participant, to send after the replay.
+    pub e2ee_key: Option<ServerMsg>,
 }
 
 fn rank_of(room: &Room, who: Authority) -> Result<(u8, Option<usize>), EngineError> {
@@ -107,6 +109,7 @@ impl Engine {
                 if chars == 0 || chars > max_chat || !crate::text::chat_ok(text) {
                     return Err(EngineError::with(ErrorCode::InvalidChat, format!("chat messages are 1 to {max_chat} characters")));
                 }
+                crate::e2ee::check_chat(room.settings.e2ee, text)?;
                 let notices = room.post_chat(i, text, chat_history, now);
                 out.publish(room, now, notices);
             }
@@ -251,6 +254,26 @@ impl Engine {
                 let cleared = room.clear_chat(by);
                 out.emit(room, now, cleared);
             }
+            ClientMsg::E2eeHello { public_key, proof } => {
+                let i = me(actor)?;
+                crate::e2ee::check_hello(room.settings.e2ee, &public_key, &proof)?;
+                let announce = E2eeAnnounce { public_key: public_key.clone(), proof: proof.clone() };
+                if room.participants[i].e2ee.announce(announce) {
+                    let participant = room.participants[i].id.clone();
+                    out.emit(room, now, Event::KeyAnnounced { participant, public_key, proof });
+                }
+            }
+            ClientMsg::E2eeKeys { epoch, keys } => {
+                require(rank, Action::ShareKeys)?;
+                let from = room.participants[me(actor)?].id.clone();
+                crate::e2ee::check_keys(room.settings.e2ee, epoch, &keys, max_participants as usize, |to| room.index_of(to).is_some())?;
+                for k in keys {
+                    let idx = room.index_of(&k.to).expect("checked above");
+                    let msg = ServerMsg::E2eeKey { room: room_id.to_string(), epoch, from: from.clone(), wrapped: k.wrapped };
+                    room.participants[idx].e2ee.last_key = Some(msg.clone());
+                    reply(out, room, Some(idx), now, msg);
+                }
+            }
         }
         Ok(())
     }
@@ -335,6 +358,7 @@ impl Engine {
             },
             replay: Vec::new(),
             replaced_conn: None,
+            e2ee_key: None,
         })
     }
 
@@ -351,6 +375,7 @@ impl Engine {
         reconnect(&mut self.out, room, idx, now, req.location.clone());
         let p = &room.participants[idx];
         let (stream, role, token) = (p.stream, p.role, p.resume_token.clone());
+        let e2ee_key = p.e2ee.last_key.clone();
         let (snapshot, replay, seq) = match room.events_since(resume.last_seq, &our_node) {
             EventsSince::Missed { events } => (None, events, resume.last_seq),
             EventsSince::SnapshotNeeded { snapshot } => {
@@ -372,6 +397,7 @@ impl Engine {
             },
             replay,
             replaced_conn,
+            e2ee_key,
         })
     }
 
@@ -402,6 +428,9 @@ impl Engine {
         for e in outcome.replay {
             self.out.send_one(conn, ServerMsg::Event { room: room.clone(), seq: e.seq, event: e.event });
         }
+        if let Some(key) = outcome.e2ee_key {
+            self.out.send_one(conn, key);
+        }
         Ok(())
     }
 }
@@ -424,7 +453,7 @@ pub(crate) fn reconnect(out: &mut Effects, room: &mut Room, idx: usize, now: u64
 }
 
 /// Sends `msg` to the participant `actor` only (the owner over HTTP gets its answer from the
-/// API call): to its socket here, or through its node.
+/// API call): to its socket or polling session here, or through its node.
 fn reply(out: &mut Effects, room: &Room, actor: Option<usize>, now: u64, msg: ServerMsg) {
     let Some(p) = actor.map(|i| &room.participants[i]) else { return };
     match &p.location {

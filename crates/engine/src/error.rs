@@ -68,6 +68,12 @@ pub enum ErrorCode {
     TooManySessions,
     #[error("unknown or expired polling session; join again (with your resume token)")]
     UnknownSession,
+    #[error("this room is not end-to-end encrypted")]
+    E2eeOff,
+    #[error("this room is end-to-end encrypted: chat must be encrypted (\"e1.…\")")]
+    E2eeRequired,
+    #[error("malformed e2ee_hello or e2ee_keys")]
+    InvalidE2ee,
 }
 
 /// A refused request: code plus human text. Returned by the HTTP-style commands and sent as

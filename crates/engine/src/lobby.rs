@@ -61,6 +61,7 @@ pub(crate) fn summarize(room: &Room) -> LobbyRoom {
         participants: room.participants.len() as u32,
         capacity: room.settings.capacity,
         guests_allowed: room.settings.guests_allowed,
+        e2ee: room.settings.e2ee,
         created_ms: room.created_ms,
         speaking: room
             .participants

@@ -47,6 +47,8 @@ pub struct PersistedState {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PersistedRoom {
     pub id: RoomId,
+    /// `e2ee` is written only when true (format 2 from before it existed reads the same).
+    #[serde(serialize_with = "saved_settings")]
     pub settings: Settings,
     pub invite: String,
     pub created_ms: u64,
@@ -57,6 +59,17 @@ pub struct PersistedRoom {
     pub next_chat_id: u64,
     /// Seq of the last event, so numbering continues after a restart.
     pub last_seq: u64,
+}
+
+/// A room's settings as saved: those of the wire, without `e2ee` when it is false.
+fn saved_settings<S: serde::Serializer>(settings: &Settings, ser: S) -> Result<S::Ok, S::Error> {
+    let mut value = serde_json::to_value(settings).map_err(serde::ser::Error::custom)?;
+    if !settings.e2ee {
+        if let Some(obj) = value.as_object_mut() {
+            obj.remove("e2ee");
+        }
+    }
+    value.serialize(ser)
 }
 
 /// One ban as saved: the shown entry and, for a guest, the resume token that keeps it out.

@@ -18,6 +18,10 @@ pub struct Settings {
     pub default_role: Role,
     pub guests_allowed: bool,
     pub guests_may_speak: bool,
+    /// End-to-end encrypted room (docs/protocol.md, "End-to-end encrypted rooms"): set only
+    /// when the room is created; absent means false.
+    #[serde(default)]
+    pub e2ee: bool,
 }
 
 impl Default for Settings {
@@ -28,6 +32,7 @@ impl Default for Settings {
             default_role: Role::Speaker,
             guests_allowed: false,
             guests_may_speak: false,
+            e2ee: false,
         }
     }
 }
@@ -46,6 +51,10 @@ pub struct SettingsPatch {
     pub guests_allowed: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub guests_may_speak: Option<bool>,
+    /// Not a setting that can change: `e2ee` is fixed when the room is created. Named here
+    /// only so that a patch carrying it is refused (`invalid_settings`) instead of ignored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub e2ee: Option<serde_json::Value>,
 }
 
 pub const MAX_ROOM_NAME_CHARS: usize = 64;
@@ -53,6 +62,9 @@ pub const MAX_ROOM_NAME_CHARS: usize = 64;
 impl SettingsPatch {
     /// The settings after the patch, or `invalid_settings` (the original stays untouched).
     pub fn applied_to(&self, current: &Settings, max_participants: u32) -> Result<Settings, EngineError> {
+        if self.e2ee.is_some() {
+            return Err(EngineError::with(ErrorCode::InvalidSettings, "e2ee is set when the room is created and cannot change"));
+        }
         let mut s = current.clone();
         if let Some(name) = &self.name {
             s.name = name.trim().to_string();
@@ -103,6 +115,24 @@ pub struct ParticipantInfo {
     pub guest: bool,
     /// Home node of the participant (this node for locals and guests).
     pub node: String,
+    /// What it announced with `e2ee_hello` (end-to-end encrypted rooms), or null.
+    #[serde(default)]
+    pub e2ee: Option<E2eeAnnounce>,
+}
+
+/// A participant's announced public key and its proof of holding the room key (opaque to
+/// the node; docs/security.md says what is in them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct E2eeAnnounce {
+    pub public_key: String,
+    pub proof: String,
+}
+
+/// One entry of `e2ee_keys`: a room key wrapped for participant `to`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WrappedKey {
+    pub to: ParticipantId,
+    pub wrapped: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -173,6 +203,8 @@ pub enum Event {
     ChatCleared { by: Option<ParticipantId> },
     SettingsChanged { settings: Settings },
     Closed { by: Option<ParticipantId> },
+    /// A participant announced (or changed) its end-to-end public key.
+    KeyAnnounced { participant: ParticipantId, public_key: String, proof: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -234,9 +266,13 @@ pub enum ClientMsg {
     Subscribe { pattern: String },
     /// Remove the topics a pattern matches.
     Unsubscribe { pattern: String },
+    /// Announce this participant's public key (end-to-end encrypted rooms).
+    E2eeHello { public_key: String, proof: String },
+    /// Hand a room key, wrapped for each addressee, to those participants (Host, Moderator).
+    E2eeKeys { epoch: u32, keys: Vec<WrappedKey> },
 }
 
-pub const CLIENT_TYPES: [&str; 25] = [
+pub const CLIENT_TYPES: [&str; 27] = [
     "join",
     "leave",
     "ping",
@@ -262,6 +298,8 @@ pub const CLIENT_TYPES: [&str; 25] = [
     "clear_chat",
     "subscribe",
     "unsubscribe",
+    "e2ee_hello",
+    "e2ee_keys",
 ];
 
 /// A decoded client message with its envelope fields.
@@ -357,6 +395,8 @@ pub struct LobbyRoom {
     pub participants: u32,
     pub capacity: u32,
     pub guests_allowed: bool,
+    /// End-to-end encrypted room.
+    pub e2ee: bool,
     pub created_ms: u64,
     /// Who is speaking now, in participant order.
     pub speaking: Vec<LobbySpeaker>,
@@ -394,6 +434,8 @@ pub enum ServerMsg {
     RoomUpdate { room: LobbyRoom },
     /// `node.rooms`: a room was closed (or is gone).
     RoomClosed { id: RoomId },
+    /// A room key wrapped for this participant by `from` (`e2ee_keys`), to it only.
+    E2eeKey { room: RoomId, epoch: u32, from: ParticipantId, wrapped: String },
     Error {
         code: ErrorCode,
         message: String,
@@ -473,6 +515,11 @@ impl Snapshot {
             Event::Chat { message } => self.chat.push(message.clone()),
             Event::ChatCleared { .. } => self.chat.clear(),
             Event::SettingsChanged { settings } => self.settings = settings.clone(),
+            Event::KeyAnnounced { participant, public_key, proof } => {
+                if let Some(i) = find(&mut self.participants, participant) {
+                    self.participants[i].e2ee = Some(E2eeAnnounce { public_key: public_key.clone(), proof: proof.clone() });
+                }
+            }
             Event::Closed { .. } => {
                 self.participants.clear();
                 self.hands.clear();

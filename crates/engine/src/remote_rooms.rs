@@ -345,6 +345,9 @@ impl Engine {
                             let msg = ServerMsg::Event { room: room.clone(), seq: e.seq, event: e.event };
                             self.out.send_peer(from, now, PeerMsg::Direct { room: room.clone(), participant: participant.clone(), msg });
                         }
+                        if let Some(msg) = outcome.e2ee_key {
+                            self.out.send_peer(from, now, PeerMsg::Direct { room: room.clone(), participant, msg });
+                        }
                     }
                     Err(error) => self.out.send_peer(from, now, PeerMsg::JoinRefused { room, join_ref, error }),
                 }

@@ -35,10 +35,12 @@ pub enum Action {
     ChangeSettings,
     CloseRoom,
     ClearChat,
+    /// Hand wrapped room keys to participants (`e2ee_keys`, end-to-end encrypted rooms).
+    ShareKeys,
 }
 
 impl Action {
-    pub const ALL: [Action; 11] = [
+    pub const ALL: [Action; 12] = [
         Action::Speak,
         Action::Chat,
         Action::RaiseHand,
@@ -50,6 +52,7 @@ impl Action {
         Action::ChangeSettings,
         Action::CloseRoom,
         Action::ClearChat,
+        Action::ShareKeys,
     ];
 }
 
@@ -62,7 +65,7 @@ pub fn permits(role: Role, action: Action) -> bool {
         Speak => role != Viewer,
         Chat => true,
         RaiseHand => role == Viewer,
-        ManageHands | MuteOthers | MuteAll | Kick | SetRole | ClearChat => role >= Moderator,
+        ManageHands | MuteOthers | MuteAll | Kick | SetRole | ClearChat | ShareKeys => role >= Moderator,
         ChangeSettings | CloseRoom => role == Host,
     }
 }

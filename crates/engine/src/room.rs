@@ -1,5 +1,6 @@
 //! State of one room hosted on this node.
 
+use crate::e2ee::E2eeSlot;
 use crate::error::{EngineError, ErrorCode};
 use crate::event_log::EventLog;
 use crate::loudest::LoudestSet;
@@ -55,6 +56,8 @@ pub struct Participant {
     pub speaking: SpeakingDetector,
     /// Last audio sequence seen on its stream, for gap counting.
     pub last_audio_seq: Option<u32>,
+    /// Its announced public key and the newest wrapped key delivered to it (e2ee rooms).
+    pub e2ee: E2eeSlot,
 }
 
 impl Participant {
@@ -69,6 +72,7 @@ impl Participant {
             reconnecting: !self.connected,
             guest: self.guest,
             node: self.node.clone(),
+            e2ee: self.e2ee.announced.clone(),
         }
     }
 
@@ -204,6 +208,7 @@ impl Room {
             typing_until: None,
             speaking: Default::default(),
             last_audio_seq: None,
+            e2ee: E2eeSlot::default(),
         })
     }
 

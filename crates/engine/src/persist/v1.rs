@@ -89,6 +89,7 @@ impl State {
                         default_role: r.settings.default_role.into_v2(),
                         guests_allowed: r.settings.guests_allowed,
                         guests_may_speak: r.settings.guests_may_speak,
+                        e2ee: false,
                     },
                     invite: r.invite,
                     created_ms: r.created_ms,

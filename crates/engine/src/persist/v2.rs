@@ -57,6 +57,10 @@ pub struct RoomSettings {
     pub default_role: RoomRole,
     pub guests_allowed: bool,
     pub guests_may_speak: bool,
+    /// End-to-end encrypted room. Added before 0.2.0 shipped (no released package wrote
+    /// format 2 without reading it); written only when true, absent means false.
+    #[serde(default)]
+    pub e2ee: bool,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -106,6 +110,7 @@ impl State {
                         default_role: r.settings.default_role.current(),
                         guests_allowed: r.settings.guests_allowed,
                         guests_may_speak: r.settings.guests_may_speak,
+                        e2ee: r.settings.e2ee,
                     },
                     invite: r.invite,
                     created_ms: r.created_ms,
