@@ -6,7 +6,7 @@ use voice_chat_engine::roles::{may_assign, permits};
 use voice_chat_engine::{Action, ClientMsg, ConnKind, ErrorCode, Event, Role, ServerMsg, SettingsPatch};
 
 /// The matrix as documented: (action, [Host, Moderator, Speaker, Viewer]).
-const MATRIX: [(Action, [bool; 4]); 11] = [
+const MATRIX: [(Action, [bool; 4]); 12] = [
     (Action::Speak, [true, true, true, false]),
     (Action::Chat, [true, true, true, true]),
     (Action::RaiseHand, [false, false, false, true]),
@@ -18,6 +18,7 @@ const MATRIX: [(Action, [bool; 4]); 11] = [
     (Action::ChangeSettings, [true, false, false, false]),
     (Action::CloseRoom, [true, false, false, false]),
     (Action::ClearChat, [true, true, false, false]),
+    (Action::ShareKeys, [true, true, false, false]),
 ];
 
 const ROLES: [Role; 4] = [Role::Host, Role::Moderator, Role::Speaker, Role::Viewer];
@@ -34,8 +35,13 @@ struct Setup {
 
 /// A room with: the actor in `role`, a Viewer target with a raised hand, a Speaker listener.
 fn setup(role: Role) -> Setup {
+    setup_room(role, false)
+}
+
+/// [`setup`], in an end-to-end encrypted room when `e2ee`.
+fn setup_room(role: Role, e2ee: bool) -> Setup {
     let mut node = Node::new("host.os");
-    let room = node.create_room(open_settings());
+    let room = node.create_room(voice_chat_engine::Settings { e2ee, ..open_settings() });
     let a = node.join(0, ACTOR, ConnKind::Guest, &room.id, "actor", Some(&room.invite));
     let t = node.join(0, TARGET, ConnKind::Guest, &room.id, "target", Some(&room.invite));
     node.join(0, LISTENER, ConnKind::Guest, &room.id, "listener", Some(&room.invite));
@@ -73,6 +79,18 @@ fn attempt(s: &mut Setup, action: Action) -> bool {
         Action::ChangeSettings => ClientMsg::UpdateSettings { settings: SettingsPatch { name: Some("new".into()), ..Default::default() } },
         Action::CloseRoom => ClientMsg::CloseRoom {},
         Action::ClearChat => ClientMsg::ClearChat {},
+        Action::ShareKeys => {
+            // Not an event: the addressee gets its wrapped key, nobody else anything.
+            let keys = vec![voice_chat_engine::WrappedKey { to: target, wrapped: "w".into() }];
+            s.node.send(0, ACTOR, &ClientMsg::E2eeKeys { epoch: 1, keys });
+            assert!(s.node.take(LISTENER).is_empty());
+            let got = s.node.take(TARGET).iter().any(|m| matches!(m, ServerMsg::E2eeKey { .. }));
+            return match s.node.errors(ACTOR).as_slice() {
+                [] if got => true,
+                [ErrorCode::Forbidden] if !got => false,
+                other => panic!("share_keys: unexpected errors {other:?} (delivered: {got})"),
+            };
+        }
     };
     s.node.send(0, ACTOR, &msg);
     let msgs = s.node.take(LISTENER);
@@ -104,7 +122,7 @@ fn every_cell_through_the_engine() {
     let mut cells = 0;
     for (action, row) in MATRIX {
         for (i, role) in ROLES.iter().enumerate() {
-            let mut s = setup(*role);
+            let mut s = setup_room(*role, action == Action::ShareKeys);
             let before = s.node.engine.room_snapshot(&s.room).map(|r| r.seq);
             let done = attempt(&mut s, action);
             assert_eq!(done, row[i], "{role:?} {action:?}");
@@ -114,7 +132,7 @@ fn every_cell_through_the_engine() {
             cells += 1;
         }
     }
-    assert_eq!(cells, 44);
+    assert_eq!(cells, 48);
 }
 
 #[test]
