@@ -45,7 +45,7 @@ async fn rooms_invites_errors_auth_and_pages_over_http() {
     let snap = api.room(&room).await;
     assert_eq!(snap["room"], room.as_str());
     assert_eq!(snap["host"], "alice.os");
-    assert_eq!(snap["settings"], json!({"name": "Standup", "capacity": 50, "default_role": "speaker", "guests_allowed": true, "guests_may_speak": false}));
+    assert_eq!(snap["settings"], json!({"name": "Standup", "capacity": 50, "default_role": "speaker", "guests_allowed": true, "guests_may_speak": false, "e2ee": false}));
     assert_eq!(snap["participants"], json!([]));
     assert_eq!(snap["hands"], json!([]));
     assert_eq!(snap["chat"], json!([]));
@@ -66,7 +66,7 @@ async fn rooms_invites_errors_auth_and_pages_over_http() {
 
     // Update settings: a patch changes only its fields; an invalid one changes nothing.
     let updated = api.ok("UpdateSettings", json!([room, {"name": "Retro", "capacity": 10}])).await;
-    assert_eq!(updated, json!({"name": "Retro", "capacity": 10, "default_role": "speaker", "guests_allowed": true, "guests_may_speak": false}));
+    assert_eq!(updated, json!({"name": "Retro", "capacity": 10, "default_role": "speaker", "guests_allowed": true, "guests_may_speak": false, "e2ee": false}));
     let before = api.room(&room).await;
     assert_eq!(before["settings"], updated);
     assert_eq!(api.err("UpdateSettings", json!([room, {"capacity": 500}])).await, (400, "invalid_settings".into()));
