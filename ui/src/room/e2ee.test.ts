@@ -32,6 +32,8 @@ class Relay {
   substitutions = new Map<string, Map<string, string>>();
   traffic = 0;
   e2ee = true;
+  /** Hellos from these pages are lost (a socket that dropped). */
+  dropHello = new Set<string>();
   /** How long an e2ee_key takes to reach its page (0: at once). */
   keyLatencyMs = 0;
 
@@ -105,6 +107,7 @@ class Relay {
   receive(from: string, body: ClientBody): void {
     if (!this.pages.get(from)?.connected) return;
     if (body.type === 'e2ee_hello') {
+      if (this.dropHello.has(from)) return;
       this.participants = this.participants.map((p) => (p.id === from ? { ...p, e2ee: { public_key: body.public_key, proof: body.proof } } : p));
       this.broadcast();
     } else if (body.type === 'e2ee_keys') {
@@ -372,6 +375,36 @@ describe('E2eeSession', () => {
     relay.join('G', 'speaker', link);
     await relay.settle();
     expect(relay.delivered.filter((d) => d.to === 'G')).toEqual([{ to: 'G', from: 'A', epoch: 0 }]);
+  });
+
+  it('sends its hello again after a welcome when the node did not keep it', async () => {
+    const link = generateRoomKey(0);
+    relay.dropHello.add('B');
+    relay.join('A', 'host', link);
+    const b = relay.join('B', 'speaker', link);
+    await relay.settle();
+    expect(relay.participants.find((p) => p.id === 'B')!.e2ee).toBeUndefined();
+    relay.dropHello.clear();
+    b.session.welcomed();
+    await relay.settle();
+    expect(relay.participants.find((p) => p.id === 'B')!.e2ee!.proof.startsWith('0.')).toBe(true);
+  });
+
+  it('keeps a key whose sender it does not know yet, and takes it once the sender is announced', async () => {
+    const link = generateRoomKey(0);
+    relay.join('A', 'host', link);
+    const b = relay.join('B', 'speaker', link);
+    await relay.settle();
+    const x = await generateMemberKeys();
+    const bPublic = await importPublicKey(relay.participants.find((p) => p.id === 'B')!.e2ee!.public_key);
+    const next = generateRoomKey(1);
+    const wrapped = await wrapRoomKey(x.privateKey, bPublic, next, { room: ROOM, from: 'X', to: 'B' });
+    // The key arrives before the events that show X (a resume replays them after it).
+    await b.session.onKeyMessage({ type: 'e2ee_key', room: ROOM, epoch: 1, from: 'X', wrapped });
+    expect(epochOf(b)).toBe(0);
+    relay.announce('X', 'moderator', x.publicText, await makeProof(link, { room: ROOM, participant: 'X', publicKey: x.publicText }));
+    await relay.settle();
+    expect(epochOf(b)).toBe(1);
   });
 
   it('a Speaker cannot rotate', async () => {
