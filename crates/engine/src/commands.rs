@@ -271,7 +271,10 @@ impl Engine {
                     let idx = room.index_of(&k.to).expect("checked above");
                     let msg = ServerMsg::E2eeKey { room: room_id.to_string(), epoch, from: from.clone(), wrapped: k.wrapped };
                     room.participants[idx].e2ee.last_key = Some(msg.clone());
-                    reply(out, room, Some(idx), now, msg);
+                    // One that is reconnecting gets it after its resume's welcome.
+                    if room.participants[idx].connected {
+                        reply(out, room, Some(idx), now, msg);
+                    }
                 }
             }
         }

@@ -246,6 +246,10 @@ fn a_resume_gets_the_newest_key_again_right_after_its_welcome_and_missed_events(
     r.node.close(3, GUEST);
     r.node.send(4, OTHER, &ClientMsg::Chat { text: "e1.missed".into() });
     r.node.clear();
+    // While it is reconnecting: kept for it, not pushed to its dead socket.
+    r.node.send(4, HOST, &keys(3, &[(&g, "while-away")]));
+    assert!(r.node.errors(HOST).is_empty());
+    assert!(r.node.take(GUEST).is_empty());
     r.node.open(5, 20, ConnKind::Guest);
     let resume = Resume { token: r.guest_token.clone(), last_seq: r.guest_seq };
     r.node.send(5, 20, &ClientMsg::Join { room: r.id.clone(), name: "guest".into(), invite: None, host: None, resume: Some(resume) });
@@ -254,7 +258,7 @@ fn a_resume_gets_the_newest_key_again_right_after_its_welcome_and_missed_events(
     assert!(msgs.iter().any(|m| matches!(m, ServerMsg::Event { event: Event::Chat { .. }, .. })), "{msgs:?}");
     // Last, once, and only the newest.
     assert!(matches!(msgs.last(), Some(ServerMsg::E2eeKey { .. })), "{msgs:?}");
-    assert_eq!(delivered(&msgs), vec![(2, r.host.clone(), "newest".to_string())]);
+    assert_eq!(delivered(&msgs), vec![(3, r.host.clone(), "while-away".to_string())]);
     // A participant that never got a key gets none on its resume.
     let third = r.node.join(7, 22, ConnKind::Guest, &r.id, "third", Some(&r.invite.clone()));
     r.node.close(8, 22);
