@@ -113,9 +113,11 @@ export const api = {
   closeRoom: (id: string) => call<null>('CloseRoom', id),
 };
 
-export function inviteLink(origin: string, room: { id: string; invite?: string | null }, hostNode?: string): string {
+export function inviteLink(origin: string, room: { id: string; invite?: string | null; key?: string | null }, hostNode?: string): string {
   const url = new URL(`${PROCESS_BASE}/room/${encodeURIComponent(room.id)}`, origin);
   if (room.invite) url.searchParams.set('invite', room.invite);
   if (hostNode) url.searchParams.set('node', hostNode);
+  // The key of an end-to-end encrypted room goes in the fragment: browsers never send it.
+  if (room.key) url.hash = `k=${room.key}`;
   return url.toString();
 }

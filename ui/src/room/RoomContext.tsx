@@ -6,8 +6,10 @@
 import { createContext, useContext, type ReactNode } from 'react';
 import type { AudioEngine } from '../audio/engine';
 import type { ConnectionSnapshot } from '../net/roomConnection';
-import type { ClientBody, ParticipantId } from '../protocol/control';
+import type { ChatMessage, ClientBody, ParticipantId } from '../protocol/control';
 import type { AudioLevels } from './audioLevels';
+import type { E2eeStatus } from './e2ee';
+import type { ChatText } from './roomCrypto';
 
 /** What the views need of a RoomConnection: its snapshot and change notifications. */
 export interface RoomStore {
@@ -29,9 +31,30 @@ export interface LocalAudio {
   listening?: boolean;
 }
 
+/** The room's end-to-end encryption as the views see it: the status, and chat texts opened. */
+export interface E2eeStore {
+  subscribe(listener: () => void): () => void;
+  snapshot(): E2eeStatus;
+  chatText(message: ChatMessage): ChatText;
+  /** The current key as `k=` text for the links we give; null in a clear room. */
+  keyText(): string | null;
+}
+
+const OFF: E2eeStatus = { kind: 'off' };
+
+/** The E2EE store of a room that is not end-to-end encrypted (and before the session exists). */
+export const CLEAR_E2EE: E2eeStore = {
+  subscribe: () => () => {},
+  snapshot: () => OFF,
+  chatText: (m) => ({ kind: 'clear', text: m.text }),
+  keyText: () => null,
+};
+
 export interface RoomActions {
   /** Sends a control message; returns its ref, or null when not connected (reported). */
   send(body: ClientBody): string | null;
+  /** Sends a chat message (sealed first in an end-to-end encrypted room); false when it could not go. */
+  sendChat(text: string): Promise<boolean>;
   toggleMute(): void;
   /** "Mute for me": stop receiving this participant's audio (the server sends none), or hear them again. */
   setMutedForMe(participant: ParticipantId, muted: boolean): void;
@@ -45,6 +68,7 @@ export interface RoomSessionValue {
   store: RoomStore;
   levels: AudioLevels;
   actions: RoomActions;
+  e2ee: E2eeStore;
 }
 
 const SessionContext = createContext<RoomSessionValue | null>(null);

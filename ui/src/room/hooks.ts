@@ -6,7 +6,9 @@
 import { useEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import type { ConnectionSnapshot } from '../net/roomConnection';
 import type { MuteForMeStatus } from '../net/muteForMe';
-import type { Participant, ParticipantId } from '../protocol/control';
+import type { ChatMessage, Participant, ParticipantId } from '../protocol/control';
+import type { E2eeStatus } from './e2ee';
+import type { ChatText } from './roomCrypto';
 import { MIC, SPEAKING } from './audioLevels';
 import { useRoomSessionValue, type RoomActions } from './RoomContext';
 import { typingNames, type RoomState } from '../net/roomState';
@@ -87,4 +89,28 @@ export function useTypingNames(): string[] {
     return () => clearTimeout(timer);
   }, [typingUntil, now]);
   return names;
+}
+
+/** The room's end-to-end encryption: off, missing key, waiting for it, ok (safety code), key changed. */
+export function useE2ee(): E2eeStatus {
+  const { e2ee } = useRoomSessionValue();
+  return useSyncExternalStore(e2ee.subscribe, e2ee.snapshot);
+}
+
+/** A chat message's text as this page can show it (opened, when the room is encrypted). */
+export function useChatText(message: ChatMessage): ChatText {
+  const { e2ee } = useRoomSessionValue();
+  // Both parts are primitives, so an unchanged message does not repaint.
+  const kind = useSyncExternalStore(e2ee.subscribe, () => e2ee.chatText(message).kind);
+  const text = useSyncExternalStore(e2ee.subscribe, () => {
+    const t = e2ee.chatText(message);
+    return 'text' in t ? t.text : '';
+  });
+  return kind === 'clear' || kind === 'opened' ? { kind, text } : { kind };
+}
+
+/** The room's current key as `k=` text, for the links we give; null in a clear room. */
+export function useRoomKeyText(): string | null {
+  const { e2ee } = useRoomSessionValue();
+  return useSyncExternalStore(e2ee.subscribe, () => e2ee.keyText());
 }

@@ -46,4 +46,14 @@ export const prefs = {
     }
   },
   saveRoom: (key: string, state: unknown) => set('session', `voiceChat.room.${key}`, JSON.stringify(state)),
+  /**
+   * The key of an end-to-end encrypted room (`k=` text of its link), by `room@host`: this tab
+   * keeps it for the session; a room this browser created (its owner) keeps it across sessions,
+   * so "Copy invite link" on the home page can give a full link later.
+   */
+  roomKey: (room: string): string | undefined => get('session', `voiceChat.key.${room}`) ?? get('local', `voiceChat.key.${room}`) ?? undefined,
+  setRoomKey: (room: string, key: string, keep: 'session' | 'always') => {
+    set('session', `voiceChat.key.${room}`, key);
+    if (keep === 'always' || get('local', `voiceChat.key.${room}`) !== null) set('local', `voiceChat.key.${room}`, key);
+  },
 };

@@ -10,7 +10,8 @@ import { pollUrl, socketUrl } from '../net/socketUrl';
 import type { ClientBody, ParticipantId, ProtocolErrorMessage } from '../protocol/control';
 import { AudioLevels, MIC, SPEAKING, type Levels } from './audioLevels';
 import { prefs } from './prefs';
-import type { LocalAudio, RoomActions, RoomSessionValue, RoomStore } from './RoomContext';
+import { CLEAR_E2EE, type E2eeStore, type LocalAudio, type RoomActions, type RoomSessionValue, type RoomStore } from './RoomContext';
+import { RoomCrypto } from './roomCrypto';
 import { maySpeak, me as meOf, type RoomState } from '../net/roomState';
 import type { RoomTarget } from './roomTarget';
 
@@ -49,17 +50,20 @@ export interface RoomSession {
   value: RoomSessionValue;
   local: LocalAudio;
   snapshot: ConnectionSnapshot;
+  /** Why the key in the link could not be used (damaged), or null. */
+  keyProblem: string | null;
 }
 
 export function useRoomSession(options: SessionOptions): RoomSession {
   const [connection, setConnection] = useState<RoomConnection | null>(null);
+  const [crypto, setCrypto] = useState<RoomCrypto | null>(null);
   const [engine, setEngine] = useState<AudioEngine | null>(null);
   const [audioError, setAudioError] = useState<string | null>(null);
   const [selfMuted, setSelfMuted] = useState(false);
   const [pttMode, setPttMode] = useState(false);
   const [pttDown, setPttDown] = useState(false);
   const [micOpen, setMicOpen] = useState(false);
-  const { room, host, invite } = options.target;
+  const { room, host, invite, key } = options.target;
   const { guest, name, storageKey } = options;
   // Only the first connection of this page resumes a saved room; read it once.
   const resumeFrom = useRef(options.resumeFrom);
@@ -70,19 +74,52 @@ export function useRoomSession(options: SessionOptions): RoomSession {
   useEffect(() => {
     let disposed = false;
     let audio: AudioEngine | null = null;
+    // The key of an end-to-end encrypted room: from the link, else what this browser kept.
+    if (key) prefs.setRoomKey(storageKey, key, 'session');
+    const sealing = new RoomCrypto({
+      room,
+      keyText: key ?? prefs.roomKey(storageKey),
+      send: (body) => void conn.send(body),
+      onKeyText: (text) => {
+        // Rotated: a reload and the links we give must carry the new key, not the old one.
+        prefs.setRoomKey(storageKey, text, 'session');
+        if (/(^#|&)k=/.test(location.hash)) history.replaceState(history.state, '', `${location.pathname}${location.search}#k=${text}`);
+      },
+    });
     const conn = new RoomConnection({
       url: socketUrl(location, guest),
       join: { room, name, invite, host },
-      onAudio: (frame) => audio?.receive(frame),
+      onAudio: (frame) => {
+        const opened = sealing.incoming(frame);
+        if (opened instanceof Promise) void opened.then((f) => f && audio?.receive(f));
+        else if (opened) audio?.receive(opened);
+      },
+      onE2eeKey: (message) => sealing.onKeyMessage(message),
       onError: (e) => report.current.protocolError(e),
-      onWelcome: (state) => audio?.setStreamId(state.stream),
+      onWelcome: (state) => {
+        audio?.setStreamId(state.stream);
+        // A join or resume: a fresh frame encryptor, and our key announced again if need be.
+        sealing.welcomed();
+      },
       resumeFrom: resumeFrom.current,
       // Chat, hands and the participant list over HTTP when no socket can be had.
       poll: { url: pollUrl(guest) },
     });
     resumeFrom.current = null;
+    let seen: RoomState | null = null;
+    const unwatch = conn.subscribe(() => {
+      const state = conn.snapshot().room;
+      if (state === seen) return;
+      seen = state;
+      sealing.update(state);
+    });
     setConnection(conn);
-    AudioEngine.create((bytes) => conn.sendAudio(bytes))
+    setCrypto(sealing);
+    AudioEngine.create((bytes) => {
+      const sealed = sealing.outgoing(bytes);
+      if (sealed instanceof Promise) void sealed.then((b) => b && conn.sendAudio(b));
+      else conn.sendAudio(bytes);
+    })
       .then((created) => {
         if (disposed) {
           void created.close();
@@ -113,13 +150,16 @@ export function useRoomSession(options: SessionOptions): RoomSession {
     return () => {
       disposed = true;
       window.removeEventListener('pagehide', onHide);
+      unwatch();
       conn.leave({ notify: false });
+      sealing.close();
+      setCrypto(null);
       void audio?.close();
       setEngine(null);
       setMicOpen(false);
       setConnection(null);
     };
-  }, [room, host, invite, guest, name, storageKey]);
+  }, [room, host, invite, key, guest, name, storageKey]);
 
   const store = useMemo<RoomStore>(
     () => (connection ? { subscribe: (l) => connection.subscribe(l), snapshot: () => connection.snapshot() } : IDLE_STORE),
@@ -182,7 +222,27 @@ export function useRoomSession(options: SessionOptions): RoomSession {
   latest.current = { engine, connection, sending };
   const levels = useMemo(() => new AudioLevels(() => readLevels(latest.current)), []);
 
-  const send = useCallback((body: ClientBody) => connection?.send(body) ?? null, [connection]);
+  const send = useCallback(
+    (body: ClientBody) => {
+      // Whoever removes someone from an encrypted room gives the others a new key after.
+      if ((body.type === 'kick' || body.type === 'ban') && crypto) crypto.noteRemoval(body.participant);
+      return connection?.send(body) ?? null;
+    },
+    [connection, crypto],
+  );
+  const sendChat = useCallback(
+    async (text: string) => {
+      if (!connection) return false;
+      try {
+        const body = crypto ? await crypto.chatBody(text) : text;
+        return connection.send({ type: 'chat', text: body }) !== null;
+      } catch (e) {
+        report.current.error(e, 'Could not encrypt the message');
+        return false;
+      }
+    },
+    [connection, crypto],
+  );
   const selfMutedRef = useRef(selfMuted);
   selfMutedRef.current = selfMuted;
   const toggleMute = useCallback(() => {
@@ -215,15 +275,22 @@ export function useRoomSession(options: SessionOptions): RoomSession {
   );
 
   const actions = useMemo<RoomActions>(
-    () => ({ send, toggleMute, setMutedForMe, setPttMode, setPttDown, switchInput, leave }),
-    [send, toggleMute, setMutedForMe, switchInput, leave],
+    () => ({ send, sendChat, toggleMute, setMutedForMe, setPttMode, setPttDown, switchInput, leave }),
+    [send, sendChat, toggleMute, setMutedForMe, switchInput, leave],
   );
-  const value = useMemo<RoomSessionValue>(() => ({ store, levels, actions }), [store, levels, actions]);
+  const e2ee = useMemo<E2eeStore>(
+    () =>
+      crypto
+        ? { subscribe: crypto.subscribe, snapshot: crypto.snapshot, chatText: (m) => crypto.chatText(m), keyText: () => crypto.keyText() }
+        : CLEAR_E2EE,
+    [crypto],
+  );
+  const value = useMemo<RoomSessionValue>(() => ({ store, levels, actions, e2ee }), [store, levels, actions, e2ee]);
   const local = useMemo<LocalAudio>(
     () => ({ engine, audioError, selfMuted, pttMode, pttDown, sending, micOpen, listening }),
     [engine, audioError, selfMuted, pttMode, pttDown, sending, micOpen, listening],
   );
-  return { value, local, snapshot };
+  return { value, local, snapshot, keyProblem: crypto?.keyProblem ?? null };
 }
 
 /** Every participant's loudness as this browser knows it, and our microphone's. */

@@ -7,6 +7,9 @@ import { lobbyRooms, someoneSpeaks } from '../net/lobby';
 import { socketUrl } from '../net/socketUrl';
 import { ROLES, type Role } from '../protocol/control';
 import { parseRoomTarget, roomAddress, roomPath, RoomTargetError } from '../room/roomTarget';
+import { formatInviteKey } from '../crypto/inviteKey';
+import { generateRoomKey } from '../crypto/roomKey';
+import { prefs } from '../room/prefs';
 import { LoginRequired } from './Notices';
 import { SavedStateNotice } from './SavedStateNotice';
 import { showError } from './toast';
@@ -15,11 +18,19 @@ export function ourNode(): string | undefined {
   return window.our?.node;
 }
 
-/** The invite token is fetched when asked for, so the room list never carries it around. */
+/** The key of one of our node's end-to-end encrypted rooms, if this browser has it. */
+export function ownRoomKey(roomId: string): string | undefined {
+  return prefs.roomKey(`${roomId}@`);
+}
+
+/**
+ * The invite token is fetched when asked for, so the room list never carries it around. An
+ * end-to-end encrypted room's link carries its key in the fragment, when this browser has it.
+ */
 export async function copyInviteLink(room: { id: string; invite?: string | null }): Promise<void> {
   try {
     const invite = room.invite ?? (await api.getInvite(room.id));
-    await copy(inviteLink(location.origin, { id: room.id, invite }, ourNode()), 'Invite link');
+    await copy(inviteLink(location.origin, { id: room.id, invite, key: ownRoomKey(room.id) }, ourNode()), 'Invite link');
   } catch (e) {
     showError(e, 'Could not get the invite link');
   }
@@ -32,7 +43,7 @@ export async function copyInviteLink(room: { id: string; invite?: string | null 
 export async function copyRoomAddress(room: { id: string; invite?: string | null }): Promise<void> {
   try {
     const invite = room.invite ?? (await api.getInvite(room.id));
-    await copy(roomAddress({ room: room.id, host: ourNode() ?? '', invite }), 'Room address (with invite)');
+    await copy(roomAddress({ room: room.id, host: ourNode() ?? '', invite, key: ownRoomKey(room.id) }), 'Room address (with invite)');
   } catch (e) {
     showError(e, 'Could not get the invite for the room address');
   }
@@ -141,6 +152,8 @@ export function Home() {
 function CreateRoom({ onCreated }: { onCreated: () => void }) {
   const [name, setName] = useState('');
   const [guests, setGuests] = useState(false);
+  // On by default: the nodes then relay audio and chat they cannot read (docs/security.md).
+  const [e2ee, setE2ee] = useState(true);
   const [role, setRole] = useState<Role>('speaker');
   const [busy, setBusy] = useState(false);
   const [, navigate] = useLocation();
@@ -159,7 +172,10 @@ function CreateRoom({ onCreated }: { onCreated: () => void }) {
         default_role: role,
         guests_allowed: guests,
         guests_may_speak: false,
+        e2ee,
       });
+      // The key is made here and never sent: it lives in this browser and in the links it gives.
+      if (e2ee) prefs.setRoomKey(`${room.id}@`, formatInviteKey(generateRoomKey(0)), 'always');
       toast.success(`Room “${name.trim()}” created`);
       setName('');
       onCreated();
@@ -181,6 +197,10 @@ function CreateRoom({ onCreated }: { onCreated: () => void }) {
       <label className="row">
         <input type="checkbox" checked={guests} onChange={(e) => setGuests(e.target.checked)} />
         Guests with the invite link may join (no node needed)
+      </label>
+      <label className="row">
+        <input type="checkbox" checked={e2ee} onChange={(e) => setE2ee(e.target.checked)} data-testid="create-e2ee" />
+        End-to-end encrypted: the nodes relay audio and chat they cannot read (the key travels in the invite link)
       </label>
       <label>
         People join as

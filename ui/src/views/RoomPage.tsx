@@ -1,26 +1,33 @@
 import { useEffect, useMemo, useState } from 'react';
 import { useSearch } from 'wouter';
 import { api, LoginRequiredError } from '../api/client';
-import { parseRoomTarget, RoomTargetError, type RoomTarget } from '../room/roomTarget';
+import { keyFromFragment, parseRoomTarget, RoomTargetError, type RoomTarget } from '../room/roomTarget';
 import { ourNode } from './Home';
 import { LoginRequired, Notice } from './Notices';
 import { RoomGate } from './room/RoomGate';
 
 type Access = 'checking' | 'owner' | 'guest' | 'login';
 
-/** The /room/<id>[@node][?invite=…] route: which room, and whether we are its node's owner or a guest. */
+/**
+ * The /room/<id>[@node][?invite=…][#k=…] route: which room (and the key of an end-to-end
+ * encrypted one, from the fragment the node never sees), and whether we are its node's owner or
+ * a guest.
+ */
 export function RoomPage({ roomRef }: { roomRef: string }) {
   const search = useSearch();
   const invite = new URLSearchParams(search).get('invite') ?? undefined;
+  // Read once per room: the page rewrites its own fragment when the room's key rotates.
+  const fragment = useMemo(() => window.location.hash, [roomRef, search]);
   const parsed = useMemo((): RoomTarget | RoomTargetError => {
     try {
       const target = parseRoomTarget(roomRef);
       if (target.host === ourNode()) delete target.host;
-      return invite ? { ...target, invite } : target;
+      const key = keyFromFragment(fragment);
+      return { ...target, ...(invite ? { invite } : {}), ...(key ? { key } : {}) };
     } catch (e) {
       return e instanceof RoomTargetError ? e : new RoomTargetError(String(e));
     }
-  }, [roomRef, invite]);
+  }, [roomRef, invite, fragment]);
   const [access, setAccess] = useState<Access>('checking');
 
   useEffect(() => {

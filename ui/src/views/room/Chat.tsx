@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import { useRoomActions, useRoomSelector, useTypingNames } from '../../room/hooks';
+import type { ChatMessage } from '../../protocol/control';
+import { useChatText, useE2ee, useRoomActions, useRoomSelector, useTypingNames } from '../../room/hooks';
 
 const TYPING_EVERY_MS = 2000;
 const MAX_CHAT = 2000;
@@ -14,7 +15,8 @@ function typingLine(names: string[]): string {
 export function Chat() {
   const chat = useRoomSelector((s) => s?.chat);
   const typing = useTypingNames();
-  const { send } = useRoomActions();
+  const { send, sendChat } = useRoomActions();
+  const e2ee = useE2ee();
   const [text, setText] = useState('');
   const lastTyping = useRef(0);
   const list = useRef<HTMLOListElement>(null);
@@ -39,22 +41,25 @@ export function Chat() {
     e.preventDefault();
     const message = text.trim();
     if (!message) return;
-    if (send({ type: 'chat', text: message }) !== null) {
-      setText('');
-      lastTyping.current = 0;
-    }
+    setText('');
+    lastTyping.current = 0;
+    void sendChat(message).then((sent) => {
+      // Not sent (offline, or it could not be encrypted): give the text back to edit.
+      if (!sent) setText((now) => (now === '' ? message : now));
+    });
   }
 
   return (
     <section className="card chat" data-testid="chat">
       <h3>Chat</h3>
+      {e2ee.kind !== 'off' && (
+        <p className="muted e2ee-note" data-testid="e2ee-chat-note">
+          🔒 Messages are end-to-end encrypted. Names, roles and who is present stay visible to the nodes.
+        </p>
+      )}
       <ol ref={list}>
         {chat.map((m) => (
-          <li key={m.id} data-testid="chat-message">
-            <span className="from">{m.name}</span>
-            <span className="time">{new Date(m.at_ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}</span>
-            <p>{m.text}</p>
-          </li>
+          <ChatLine key={m.id} message={m} />
         ))}
       </ol>
       <div className="typing" data-testid="typing">
@@ -71,5 +76,22 @@ export function Chat() {
         <button className="primary">Send</button>
       </form>
     </section>
+  );
+}
+
+function ChatLine({ message: m }: { message: ChatMessage }) {
+  const shown = useChatText(m);
+  return (
+    <li data-testid="chat-message" data-kind={shown.kind}>
+      <span className="from">{m.name}</span>
+      <span className="time">{new Date(m.at_ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}</span>
+      {shown.kind === 'clear' || shown.kind === 'opened' ? (
+        <p>{shown.text}</p>
+      ) : shown.kind === 'pending' ? (
+        <p className="muted">…</p>
+      ) : (
+        <p className="muted">🔒 This message cannot be read here (sent under a key this page does not have).</p>
+      )}
+    </li>
   );
 }

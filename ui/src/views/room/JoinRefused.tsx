@@ -40,7 +40,7 @@ export function JoinRefused({
   );
 }
 
-function PasteInvite({ target }: { target: RoomTarget }) {
+export function PasteInvite({ target }: { target: RoomTarget }) {
   const [text, setText] = useState('');
   const [, navigate] = useLocation();
   function submit(e: FormEvent) {

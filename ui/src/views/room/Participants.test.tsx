@@ -8,7 +8,7 @@ import { WebSocket as NodeWebSocket, WebSocketServer } from 'ws';
 import type { Participant, Snapshot } from '../../protocol/control';
 import { RoomConnection } from '../../net/roomConnection';
 import { AudioLevels } from '../../room/audioLevels';
-import { RoomProvider, type LocalAudio, type RoomSessionValue } from '../../room/RoomContext';
+import { CLEAR_E2EE, RoomProvider, type LocalAudio, type RoomSessionValue } from '../../room/RoomContext';
 import { Participants } from './Participants';
 
 const person = (id: string, name: string, stream: number): Participant => ({
@@ -103,8 +103,10 @@ async function renderRoom(url: string) {
   const value: RoomSessionValue = {
     store: { subscribe: (l) => conn.subscribe(l), snapshot: () => conn.snapshot() },
     levels: new AudioLevels(() => new Map()),
+    e2ee: CLEAR_E2EE,
     actions: {
       send: (body) => conn.send(body),
+      sendChat: async (text) => conn.send({ type: 'chat', text }) !== null,
       setMutedForMe: (id, muted) => conn.setMutedForMe(id, muted),
       toggleMute: () => {},
       setPttMode: () => {},

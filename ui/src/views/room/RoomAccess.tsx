@@ -5,7 +5,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { inviteLink } from '../../api/client';
 import type { Ban } from '../../protocol/control';
-import { useMe, useRoomActions, useRoomSelector } from '../../room/hooks';
+import { useMe, useRoomActions, useRoomKeyText, useRoomSelector } from '../../room/hooks';
 import { roomAddress } from '../../room/roomTarget';
 import { copy, ourNode } from '../Home';
 
@@ -26,11 +26,13 @@ function RotateInvite() {
   const room = useRoomSelector((s) => s?.room);
   const host = useRoomSelector((s) => s?.host);
   const invite = useRoomSelector((s) => s?.invite);
+  // In an end-to-end encrypted room the links carry the current key in their fragment.
+  const key = useRoomKeyText();
   // The answer to our own click is copied as it arrives; one seen on mount is only shown.
   const asked = useRef(false);
   const local = host !== undefined && host === ourNode();
-  const link = room && invite && local ? inviteLink(location.origin, { id: room, invite }, host) : null;
-  const address = room && host && invite ? roomAddress({ room, host, invite }) : null;
+  const link = room && invite && local ? inviteLink(location.origin, { id: room, invite, key }, host) : null;
+  const address = room && host && invite ? roomAddress({ room, host, invite, key }) : null;
 
   useEffect(() => {
     if (!asked.current || !invite) return;

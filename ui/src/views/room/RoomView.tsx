@@ -1,4 +1,4 @@
-import { useEffect } from 'react';
+import { useEffect, useSyncExternalStore } from 'react';
 import { toast } from 'sonner';
 import { useLocation } from 'wouter';
 import { roomName, type RoomSummary } from '../../api/client';
@@ -11,6 +11,7 @@ import { Notice } from '../Notices';
 import { showError, showProtocolError } from '../toast';
 import { Banners } from './Banners';
 import { Chat } from './Chat';
+import { E2eeBadge, E2eeBanners, MissingRoomKey } from './E2ee';
 import { ConnectionBadge } from './ConnectionBadge';
 import { Controls } from './Controls';
 import { Hands } from './Hands';
@@ -42,7 +43,13 @@ export function RoomView({
   onLeft: () => void;
   onRetry: () => void;
 }) {
-  const { value, local, snapshot } = useRoomSession({ target, guest, name, storageKey, resumeFrom, report: REPORT });
+  const { value, local, snapshot, keyProblem } = useRoomSession({ target, guest, name, storageKey, resumeFrom, report: REPORT });
+  const e2ee = useSyncExternalStore(value.e2ee.subscribe, value.e2ee.snapshot);
+  const missingKey = e2ee.kind === 'missing_key';
+  useEffect(() => {
+    // Without the key nothing here can be heard or read: leave rather than sit in the list.
+    if (missingKey) value.actions.leave();
+  }, [missingKey, value.actions]);
   const [, navigate] = useLocation();
   const { status, room: state } = snapshot;
 
@@ -59,6 +66,7 @@ export function RoomView({
   }, [roomTitle]);
 
   if (status === 'failed') return <JoinRefused failure={snapshot.failure} target={target} onRetry={onRetry} />;
+  if (e2ee.kind === 'missing_key') return <MissingRoomKey target={target} reason={keyProblem ?? undefined} />;
   if (state?.ended) return <RoomEnded ended={state.ended} />;
   if (status === 'ended') return <Notice title="You left the room" />;
 
@@ -79,10 +87,12 @@ export function RoomView({
               {target.host ? ' · remote room' : ''}
             </span>
           </div>
+          <E2eeBadge />
           <ConnectionBadge />
           {!guest && !target.host && summary && <button onClick={() => copyInviteLink(summary)}>Copy invite link</button>}
         </header>
         <Banners />
+        <E2eeBanners />
         <div className="room-body">
           <div className="room-main">
             {state ? (

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ConnectionSnapshot } from '../../net/roomConnection';
 import type { RoomState } from '../../net/roomState';
 import { AudioLevels } from '../../room/audioLevels';
-import { RoomProvider, type LocalAudio, type RoomSessionValue } from '../../room/RoomContext';
+import { CLEAR_E2EE, RoomProvider, type LocalAudio, type RoomSessionValue } from '../../room/RoomContext';
 import { Banners } from './Banners';
 import { Controls } from './Controls';
 
@@ -34,7 +34,8 @@ function renderWith(transport: 'socket' | 'poll') {
   const value: RoomSessionValue = {
     store: { subscribe: () => () => {}, snapshot: () => snapshot },
     levels: new AudioLevels(() => new Map()),
-    actions: { send: () => null, toggleMute: vi.fn(), setMutedForMe: vi.fn(), setPttMode: vi.fn(), setPttDown: vi.fn(), switchInput: vi.fn(), leave: vi.fn() },
+    e2ee: CLEAR_E2EE,
+    actions: { send: () => null, sendChat: async () => false, toggleMute: vi.fn(), setMutedForMe: vi.fn(), setPttMode: vi.fn(), setPttDown: vi.fn(), switchInput: vi.fn(), leave: vi.fn() },
   };
   const local: LocalAudio = { engine: null, audioError: null, selfMuted: false, pttMode: false, pttDown: false, sending: false, micOpen: false, listening: transport !== 'poll' };
   render(

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ClientBody, Participant } from '../../protocol/control';
 import type { ReactNode } from 'react';
 import { AudioLevels } from '../../room/audioLevels';
-import { RoomProvider, type LocalAudio, type RoomActions, type RoomSessionValue } from '../../room/RoomContext';
+import { CLEAR_E2EE, RoomProvider, type LocalAudio, type RoomActions, type RoomSessionValue } from '../../room/RoomContext';
 import type { RoomState } from '../../net/roomState';
 import { Chat } from './Chat';
 import { Controls } from './Controls';
@@ -65,6 +65,10 @@ function session(state: RoomState, local: Partial<LocalAudio> = {}) {
       sent.push(body);
       return 'c1';
     },
+    sendChat: async (text: string) => {
+      sent.push({ type: 'chat', text });
+      return true;
+    },
     toggleMute: vi.fn(),
     setMutedForMe: vi.fn(),
     setPttMode: vi.fn(),
@@ -81,6 +85,7 @@ function session(state: RoomState, local: Partial<LocalAudio> = {}) {
       snapshot: () => snapshot,
     },
     levels: new AudioLevels(() => new Map()),
+    e2ee: CLEAR_E2EE,
     actions,
   };
   const audio: LocalAudio = { engine: null, audioError: null, selfMuted: false, pttMode: false, pttDown: false, sending: true, micOpen: true, ...local };
