@@ -16,8 +16,16 @@ type Access = 'checking' | 'owner' | 'guest' | 'login';
 export function RoomPage({ roomRef }: { roomRef: string }) {
   const search = useSearch();
   const invite = new URLSearchParams(search).get('invite') ?? undefined;
-  // Read once per room: the page rewrites its own fragment when the room's key rotates.
-  const fragment = useMemo(() => window.location.hash, [roomRef, search]);
+  // The page rewrites its own fragment (replaceState) when the room's key rotates, which fires
+  // nothing; a fragment the person changes (a full link pasted over a link without the key)
+  // fires hashchange and rejoins with the key.
+  const [hash, setHash] = useState(() => window.location.hash);
+  useEffect(() => {
+    const onHash = () => setHash(window.location.hash);
+    window.addEventListener('hashchange', onHash);
+    return () => window.removeEventListener('hashchange', onHash);
+  }, []);
+  const fragment = useMemo(() => window.location.hash, [roomRef, search, hash]);
   const parsed = useMemo((): RoomTarget | RoomTargetError => {
     try {
       const target = parseRoomTarget(roomRef);

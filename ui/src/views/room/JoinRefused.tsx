@@ -46,7 +46,10 @@ export function PasteInvite({ target }: { target: RoomTarget }) {
   function submit(e: FormEvent) {
     e.preventDefault();
     try {
+      const before = window.location.hash;
       navigate(roomPath(targetFromInvite(text, target), ourNode()));
+      // Same room and invite with a key now: only the fragment moved, which a push does not announce.
+      if (window.location.hash !== before) window.dispatchEvent(new HashChangeEvent('hashchange'));
     } catch (err) {
       toast.error(err instanceof RoomTargetError ? err.message : String(err));
     }
