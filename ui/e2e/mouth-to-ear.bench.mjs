@@ -10,7 +10,11 @@
 // Link faults: devnode's between the nodes, a UDP relay in front of coturn for WebRTC (same
 // latency, jitter and loss, once per direction).
 //
-// Run: npm run bench:mouth-to-ear [-- --bursts 30] [-- --cases clean,+50ms,jitter20,jitter40,loss1]
+// End-to-end encryption: after the cases, on clean loopback, the same two browsers measure the
+// clear room once more and then an end-to-end encrypted room (issue 13), one after the other,
+// and print what encryption adds (`--e2ee off` skips it).
+//
+// Run: npm run bench:mouth-to-ear [-- --bursts 30] [-- --cases clean,+50ms,jitter20,jitter40,loss1] [-- --e2ee off]
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,6 +35,7 @@ const option = (name, fallback) => {
   return at > 0 ? process.argv[at + 1] : fallback;
 };
 const BURSTS = Number(option('bursts', '30'));
+const E2EE = option('e2ee', 'on') !== 'off';
 const BURST_MS = 200;
 const GAP_MS = 400;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -295,6 +300,31 @@ try {
   }
   await faults.link(dn, 'alice.os', 'bob.os', {});
   link.set({});
+  if (E2EE) {
+    // Clear, then encrypted, back to back on a clean link, so the difference is the encryption.
+    await sleep(2500);
+    const clear = row('clean, clear room (again)', 'voice-chat', await measureVoiceChat(a, b));
+    const sealed = await api(alice, 'CreateRoom', {
+      name: 'Latency E2EE',
+      capacity: 10,
+      default_role: 'speaker',
+      guests_allowed: false,
+      guests_may_speak: false,
+      e2ee: true,
+    });
+    const keyText = `0.${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url')}`;
+    await openRoom(a, appUrl(alice, `/room/${sealed.id}#k=${keyText}`), { name: 'A' });
+    await openRoom(b, appUrl(bob, `/room/${sealed.id}@alice.os?invite=${sealed.invite}#k=${keyText}`), { name: 'B' });
+    await waitForParticipant(b, 'A');
+    await sleep(2500);
+    const encrypted = row('clean, E2EE room', 'voice-chat', await measureVoiceChat(a, b));
+    rows.push(clear, encrypted);
+    console.log(
+      `E2EE on clean loopback: p50 ${ms(encrypted.p50)} p95 ${ms(encrypted.p95)} (${encrypted.heard}, concealed ${pct(encrypted.concealed)})` +
+        ` vs the clear room just before: p50 ${ms(clear.p50)} p95 ${ms(clear.p95)} (${clear.heard}, concealed ${pct(clear.concealed)})` +
+        ` | added p50 ${ms1(encrypted.p50 - clear.p50)} ms, p95 ${ms1(encrypted.p95 - clear.p95)} ms (goal ≤ 2 ms p95): ${encrypted.p95 - clear.p95 <= 2 ? 'holds' : 'does not hold'}`,
+    );
+  }
   console.log(`\nfloor ${ms1(floor)} ms (20 ms frame + output latency ${ms1(outputLatency)} ms)\n`);
   printRows(rows);
   for (const [label, budget] of budgets) printBudget(label, budget);
