@@ -407,6 +407,37 @@ describe('E2eeSession', () => {
     expect(epochOf(b)).toBe(1);
   });
 
+  it('a member announcing a public key that is no P-256 point cannot stop the rotation for the others', async () => {
+    const link = generateRoomKey(0);
+    const a = relay.join('A', 'host', link);
+    const b = relay.join('B', 'speaker', link);
+    // M holds the key (its proof verifies under it) but announces 87 characters that are no point.
+    const bogus = 'A'.repeat(87);
+    relay.announce('M', 'speaker', bogus, await makeProof(link, { room: ROOM, participant: 'M', publicKey: bogus }));
+    relay.join('C', 'speaker', link);
+    await relay.settle();
+    relay.remove('C');
+    await a.session.rotate();
+    await relay.settle();
+    expect(relay.delivered.filter((d) => d.epoch === 1)).toEqual([{ to: 'B', from: 'A', epoch: 1 }]);
+    expect(epochOf(b)).toBe(1);
+  });
+
+  it('rotates only for the recipients it is given (one who rejoined in between gets nothing)', async () => {
+    const link = generateRoomKey(0);
+    const a = relay.join('A', 'host', link);
+    relay.join('B', 'speaker', link);
+    relay.join('C', 'speaker', link);
+    await relay.settle();
+    relay.remove('C');
+    // C is back under a new id with the old link before A's rotation runs; its proof verifies.
+    relay.join('C2', 'speaker', link);
+    await relay.settle();
+    await a.session.rotate(new Set(['A', 'B']));
+    await relay.settle();
+    expect(relay.delivered.filter((d) => d.epoch === 1).map((d) => d.to)).toEqual(['B']);
+  });
+
   it('a Speaker cannot rotate', async () => {
     const link = generateRoomKey(0);
     relay.join('A', 'host', link);

@@ -86,6 +86,8 @@ const HELLO_RETRY_MS = 5000;
 const MAX_PENDING_KEYS = 8;
 /** Room keys kept for chat history, newest last. */
 const MAX_KEYS = 16;
+/** The node takes at most this many addressees in one `e2ee_keys` (docs/protocol.md). */
+const MAX_KEYS_PER_MESSAGE = 200;
 
 /** `a` is ahead of `b` in the 8-bit epoch space (by 1..127). */
 export function epochNewer(a: number, b: number): boolean {
@@ -185,7 +187,12 @@ export class E2eeSession {
     });
   }
 
-  rotate(): Promise<void> {
+  /**
+   * A new key for those who remain. `recipients`, when given, bounds who may get it: the
+   * participants present when the removal was decided (so one who rejoined in between with the
+   * old link is not among them, whatever its proof).
+   */
+  rotate(recipients?: ReadonlySet<string>): Promise<void> {
     return this.enqueue(async () => {
       const me = this.roster.find((p) => p.id === this.me);
       if (!me || !isModerator(me)) throw new Error('only the Host or a Moderator rotates the room key');
@@ -196,13 +203,18 @@ export class E2eeSession {
       const keys: WrappedKey[] = [];
       for (const p of this.roster) {
         const a = announced(p);
-        if (p.id === me.id || !a) continue;
+        if (p.id === me.id || !a || (recipients && !recipients.has(p.id))) continue;
         if (!(await this.holdsKey(current, p))) continue;
-        const wrapped = await wrapRoomKey(pair.privateKey, await importPublicKey(a.public_key), next, { room: this.room, from: me.id, to: p.id });
-        keys.push({ to: p.id, wrapped });
-        this.shared.add(`${next.epoch}|${p.id}|${a.public_key}`);
+        try {
+          const wrapped = await wrapRoomKey(pair.privateKey, await importPublicKey(a.public_key), next, { room: this.room, from: me.id, to: p.id });
+          keys.push({ to: p.id, wrapped });
+          this.shared.add(`${next.epoch}|${p.id}|${a.public_key}`);
+        } catch {
+          // A public key that is no P-256 point gets nothing; it must not stop the rotation
+          // for everyone else (a member could otherwise keep a removed one's key alive).
+        }
       }
-      if (keys.length > 0) this.options.send({ type: 'e2ee_keys', epoch: next.epoch, keys });
+      this.sendKeys(next.epoch, keys);
       this.install(next);
       await this.sync();
     });
@@ -376,7 +388,14 @@ export class E2eeSession {
         // A public key that is no P-256 point: nothing to wrap for.
       }
     }
-    if (keys.length > 0) this.options.send({ type: 'e2ee_keys', epoch: key.epoch, keys });
+    this.sendKeys(key.epoch, keys);
+  }
+
+  /** One `e2ee_keys` per MAX_KEYS_PER_MESSAGE addressees (the node's limit). */
+  private sendKeys(epoch: number, keys: WrappedKey[]): void {
+    for (let i = 0; i < keys.length; i += MAX_KEYS_PER_MESSAGE) {
+      this.options.send({ type: 'e2ee_keys', epoch, keys: keys.slice(i, i + MAX_KEYS_PER_MESSAGE) });
+    }
   }
 
   /** `p` holds `key`: its proof verifies under it, or we gave it to them. */

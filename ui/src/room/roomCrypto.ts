@@ -37,6 +37,9 @@ export class RoomCrypto {
   private readonly chat = new Map<string, ChatText>();
   private readonly listeners = new Set<() => void>();
   private readonly removals = new Set<ParticipantId>();
+  /** Who was in the room when we decided the removals: the most the new key may go to. */
+  private keepers: Set<ParticipantId> | null = null;
+  private present = new Set<ParticipantId>();
   private status: E2eeStatus = { kind: 'off' };
   private savedKey: string | null;
   private closed = false;
@@ -83,10 +86,14 @@ export class RoomCrypto {
     this.session.update(state);
     this.openChat(state.chat);
     const present = new Set(state.participants.map((p) => p.id));
+    this.present = present;
     if (this.removals.size > 0 && [...this.removals].every((id) => !present.has(id))) {
-      // Everyone we removed is gone from the room: a new key for those who remain.
+      // Everyone we removed is gone from the room: a new key for those who remain, and only
+      // for those who were there when we removed them (not one who came back meanwhile).
+      const recipients = new Set([...(this.keepers ?? present)].filter((id) => !this.removals.has(id) && present.has(id)));
       this.removals.clear();
-      void this.session.rotate().catch((e) => console.warn('key rotation failed', e));
+      this.keepers = null;
+      void this.session.rotate(recipients).catch((e) => console.warn('key rotation failed', e));
     }
     this.changed();
   }
@@ -102,7 +109,10 @@ export class RoomCrypto {
 
   /** We sent a kick or ban: rotate the key once that participant has left the room. */
   noteRemoval(participant: ParticipantId): void {
-    if (this.active) this.removals.add(participant);
+    if (!this.active) return;
+    this.removals.add(participant);
+    const now = new Set(this.present);
+    this.keepers = this.keepers ? new Set([...this.keepers].filter((id) => now.has(id))) : now;
   }
 
   /** A frame from our encoder, sealed when the room is encrypted; null when it must not go out. */
@@ -131,6 +141,11 @@ export class RoomCrypto {
   /** The current key as `k=` text, for links; null in a clear room or before we have one. */
   keyText(): string | null {
     return this.session.inviteFragment()?.replace(/^#?k=/, '') ?? null;
+  }
+
+  /** Tests: the session's queued key work is done. */
+  idle(): Promise<void> {
+    return this.session.idle();
   }
 
   close(): void {
