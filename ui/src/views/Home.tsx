@@ -83,6 +83,7 @@ interface RoomRow {
   room: RoomSummary;
   participants: number;
   guestsAllowed: boolean;
+  e2ee: boolean;
   /** Names of who speaks now (live list only). */
   speakers: string[];
 }
@@ -94,11 +95,18 @@ function roomRows(rooms: RoomSummary[] | null, lobby: LobbySnapshot | null): Roo
       room: { id: r.id, name: r.name, participants: r.participants, created_ms: r.created_ms },
       participants: r.participants,
       guestsAllowed: r.guests_allowed,
+      e2ee: r.e2ee ?? false,
       speakers: someoneSpeaks(r) ? r.speaking.map((s) => s.name) : [],
     }));
   }
   return (
-    rooms?.map((room) => ({ room, participants: room.participants ?? 0, guestsAllowed: room.settings?.guests_allowed ?? false, speakers: [] })) ?? null
+    rooms?.map((room) => ({
+      room,
+      participants: room.participants ?? 0,
+      guestsAllowed: room.settings?.guests_allowed ?? false,
+      e2ee: room.settings?.e2ee ?? false,
+      speakers: [],
+    })) ?? null
   );
 }
 
@@ -273,7 +281,7 @@ function RoomList({ rows, status, onChanged }: { rows: RoomRow[] | null; status:
         <p className="muted">No rooms yet. Create one above.</p>
       ) : (
         <ul className="rooms">
-          {rows.map(({ room, participants, guestsAllowed, speakers }) => (
+          {rows.map(({ room, participants, guestsAllowed, e2ee, speakers }) => (
             <li
               key={room.id}
               className={speakers.length > 0 ? 'lobby-room speaking' : 'lobby-room'}
@@ -293,6 +301,12 @@ function RoomList({ rows, status, onChanged }: { rows: RoomRow[] | null; status:
                   {' '}
                   · <span data-testid="lobby-count">{participants}</span> in the room
                   {guestsAllowed ? ' · guests allowed' : ''}
+                  {e2ee && (
+                    <span data-testid="lobby-e2ee" title={ownRoomKey(room.id) ? 'End-to-end encrypted' : 'End-to-end encrypted; this browser does not have its key, so its links have none'}>
+                      {' · 🔒 end-to-end encrypted'}
+                      {!ownRoomKey(room.id) && ' (no key in this browser)'}
+                    </span>
+                  )}
                 </span>
               </div>
               <div className="actions">
