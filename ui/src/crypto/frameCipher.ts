@@ -21,10 +21,15 @@
 // Overhead per frame: 1 + KID bytes + CTR bytes + 8. With the epoch in KID bits 32..40 the KID
 // is 5 bytes (4 when the epoch is 0 and fewer in the rare case of a small random session), so
 // CTR 0..7 → 14 bytes, 8..255 → 15, 256..65535 → 16. Never more than 16 (MAX_OVERHEAD).
+//
+// Timing: keys are derived on WebCrypto once per (sender, KID) session (async, a few ms); every
+// frame after that is sealed or opened synchronously in pure JS (ctrHmac.ts), with no WebCrypto
+// call and no task-queue hop. `encrypt` / `decrypt` then return an already-resolved promise;
+// `encryptNow` / `decryptNow` give the result directly once the session's keys are ready.
 
 import { HEADER_LEN, decodeAudioFrame, encodeAudioFrame, type AudioFrame } from '../protocol/frame';
 import { concat, type Bytes } from './bytes';
-import { importAeadKeys, open, seal, type AeadKeys } from './ctrHmac';
+import { aeadKeys, open, seal, type AeadKeys } from './ctrHmac';
 import { deriveKeySalt, deriveSenderBaseKey, NT } from './kdf';
 import { claimKid, kidEpoch, makeKid, makeNonce, MAX_CTR, randomSession } from './nonce';
 import { keyScope, type RoomKey } from './roomKey';
@@ -62,7 +67,25 @@ export interface SessionKeys {
 export async function deriveSessionKeys(room: RoomKey, senderId: string, kid: bigint): Promise<SessionKeys> {
   const base = await deriveSenderBaseKey(room.secret, senderId);
   const { key, salt } = await deriveKeySalt(base, kid);
-  return { kid, aead: await importAeadKeys(key), salt };
+  return { kid, aead: aeadKeys(key), salt };
+}
+
+/** Session keys being derived, and once derived, the keys themselves (for the synchronous path). */
+interface PendingKeys {
+  promise: Promise<SessionKeys>;
+  ready: SessionKeys | null;
+}
+
+function pendingKeys(promise: Promise<SessionKeys>): PendingKeys {
+  const p: PendingKeys = { promise, ready: null };
+  // A failure stays in `promise` for whoever awaits it; this branch only records success.
+  promise.then(
+    (k) => {
+      p.ready = k;
+    },
+    () => {},
+  );
+  return p;
 }
 
 export interface EncryptorOptions {
@@ -74,7 +97,7 @@ export interface EncryptorOptions {
 
 interface Session {
   kid: bigint;
-  keys: Promise<SessionKeys>;
+  keys: PendingKeys;
   ctr: number;
 }
 
@@ -112,21 +135,40 @@ export class FrameEncryptor {
     for (let tries = 0; tries < 64; tries++) {
       const kid = makeKid(this.room.epoch, this.random() >>> 0);
       if (claimKid(this.scope, kid)) {
-        return { kid, keys: deriveSessionKeys(this.room, this.senderId, kid), ctr: 0 };
+        return { kid, keys: pendingKeys(deriveSessionKeys(this.room, this.senderId, kid)), ctr: 0 };
       }
     }
     throw new Error('no unused KID after 64 draws: the random source is broken');
   }
 
+  /** Resolves once the current session's keys are derived (encryptNow then succeeds). */
+  async ready(): Promise<void> {
+    if (this.session.ctr > this.maxCtr) this.session = this.newSession();
+    await this.session.keys.promise;
+  }
+
   /**
    * The whole wire frame for `frame` with its payload encrypted. Everything that decides the
-   * (KID, CTR) happens before the first await, so concurrent calls never share a counter.
+   * (KID, CTR) happens before the first await, so concurrent calls never share a counter. Once
+   * the session's keys are derived there is no await at all: the promise is already resolved.
    */
   async encrypt(frame: AudioFrame): Promise<Bytes> {
     if (this.session.ctr > this.maxCtr) this.session = this.newSession();
     const session = this.session;
     const ctr = BigInt(session.ctr++);
-    return sealFrame(await session.keys, ctr, frame);
+    return sealFrameNow(session.keys.ready ?? (await session.keys.promise), ctr, frame);
+  }
+
+  /**
+   * encrypt, synchronously: the wire frame, or null (no counter used) while the session's keys
+   * are still being derived, i.e. before `ready()` resolves and again briefly after a roll-over
+   * to a new KID. Throws what encrypt rejects with.
+   */
+  encryptNow(frame: AudioFrame): Bytes | null {
+    if (this.session.ctr > this.maxCtr) this.session = this.newSession();
+    const session = this.session;
+    if (!session.keys.ready) return null;
+    return sealFrameNow(session.keys.ready, BigInt(session.ctr++), frame);
   }
 }
 
@@ -136,11 +178,16 @@ export class FrameEncryptor {
  * FrameEncryptor should call it in the app.
  */
 export async function sealFrame(keys: SessionKeys, ctr: bigint, frame: AudioFrame): Promise<Bytes> {
+  return sealFrameNow(keys, ctr, frame);
+}
+
+/** sealFrame, synchronously. */
+export function sealFrameNow(keys: SessionKeys, ctr: bigint, frame: AudioFrame): Bytes {
   const sframeHeader = encodeSframeHeader({ kid: keys.kid, ctr });
   // encodeAudioFrame validates the fields and the size (with the overhead counted) and writes
   // the clear header, whose payload length must already be the sealed length.
   const out = encodeAudioFrame({ ...frame, payload: new Uint8Array(sframeHeader.length + frame.payload.length + NT) });
-  const sealed = await seal(keys.aead, makeNonce(keys.salt, ctr), frameAad(out.subarray(0, HEADER_LEN), sframeHeader), frame.payload);
+  const sealed = seal(keys.aead, makeNonce(keys.salt, ctr), frameAad(out.subarray(0, HEADER_LEN), sframeHeader), frame.payload);
   out.set(sframeHeader, HEADER_LEN);
   out.set(sealed, HEADER_LEN + sframeHeader.length);
   return out;
@@ -157,7 +204,7 @@ export function frameOverhead(kid: bigint, ctr: bigint): number {
  */
 export class FrameDecryptor {
   private readonly keys = new Map<number, RoomKey>();
-  private readonly cache = new Map<string, Promise<SessionKeys>>();
+  private readonly cache = new Map<string, PendingKeys>();
 
   constructor(
     keys: RoomKey[] = [],
@@ -176,13 +223,13 @@ export class FrameDecryptor {
     this.cache.clear();
   }
 
-  private sessionKeys(room: RoomKey, senderId: string, kid: bigint): Promise<SessionKeys> {
+  private sessionKeys(room: RoomKey, senderId: string, kid: bigint): PendingKeys {
     const id = `${senderId}|${kid}`;
     let keys = this.cache.get(id);
     if (!keys) {
       // A Map iterates in insertion order, so the first entry is the oldest one.
       if (this.cache.size >= this.cacheLimit) this.cache.delete(this.cache.keys().next().value!);
-      keys = deriveSessionKeys(room, senderId, kid);
+      keys = pendingKeys(deriveSessionKeys(room, senderId, kid));
       this.cache.set(id, keys);
     }
     return keys;
@@ -191,8 +238,24 @@ export class FrameDecryptor {
   /**
    * Checks the clear header (as decodeAudioFrame does, same error codes), then the tag; returns the
    * frame with the Opus packet as payload. `senderId` is the participant the stream id belongs to.
+   * Once this (sender, KID)'s keys are derived there is no await: the promise is already settled.
    */
   async decrypt(wire: Uint8Array, senderId: string): Promise<AudioFrame> {
+    const p = this.parse(wire, senderId);
+    return openFrame(p, p.keys.ready ?? (await p.keys.promise));
+  }
+
+  /**
+   * decrypt, synchronously: the frame, or null while this (sender, KID)'s keys are still being
+   * derived (the derivation is started; `decrypt` waits for it instead). Throws what decrypt
+   * rejects with.
+   */
+  decryptNow(wire: Uint8Array, senderId: string): AudioFrame | null {
+    const p = this.parse(wire, senderId);
+    return p.keys.ready ? openFrame(p, p.keys.ready) : null;
+  }
+
+  private parse(wire: Uint8Array, senderId: string): Parsed {
     const clear = decodeAudioFrame(wire);
     let header;
     try {
@@ -207,14 +270,25 @@ export class FrameDecryptor {
     if (!room || header.kid >> 40n !== 0n) {
       throw new FrameCipherError('unknown_key', `no room key for epoch ${kidEpoch(header.kid)} (KID ${header.kid})`);
     }
-    const keys = await this.sessionKeys(room, senderId, header.kid);
-    const pt = await open(
-      keys.aead,
-      makeNonce(keys.salt, header.ctr),
-      frameAad(wire.subarray(0, HEADER_LEN), clear.payload.subarray(0, header.length)),
-      clear.payload.subarray(header.length),
-    );
-    if (!pt) throw new FrameCipherError('auth_failed', 'frame failed authentication (wrong key, sender or tampered)');
-    return { ...clear, payload: pt };
+    return { wire, clear, ctr: header.ctr, headerLength: header.length, keys: this.sessionKeys(room, senderId, header.kid) };
   }
+}
+
+interface Parsed {
+  wire: Uint8Array;
+  clear: AudioFrame;
+  ctr: bigint;
+  headerLength: number;
+  keys: PendingKeys;
+}
+
+function openFrame({ wire, clear, ctr, headerLength }: Parsed, keys: SessionKeys): AudioFrame {
+  const pt = open(
+    keys.aead,
+    makeNonce(keys.salt, ctr),
+    frameAad(wire.subarray(0, HEADER_LEN), clear.payload.subarray(0, headerLength)),
+    clear.payload.subarray(headerLength),
+  );
+  if (!pt) throw new FrameCipherError('auth_failed', 'frame failed authentication (wrong key, sender or tampered)');
+  return { ...clear, payload: pt };
 }
