@@ -1,10 +1,11 @@
 // An end-to-end encrypted room across two devnode nodes with the real package (issue 13): the
-// key travels only in the links' fragment. Bob (bob.os) hears Alice's tone; both pages show the
-// lock and the same safety code; a link without the key gets a clear page, never noise; a raw
-// WebSocket client with the invite but no key receives frames whose payloads do not decode to
-// the tone; the chat the owner reads over ChatHistory is ciphertext; after the Host kicks a guest
-// the key rotates: Alice and Bob keep talking (at most one concealed frame at the switch) and
-// the guest, back in with the old link, can no longer hear or read the room and is told so.
+// key travels only in the links' fragment. Bob (bob.os), who pastes the room address with its key
+// into his own node's "Join a room" form, hears Alice's tone; both pages show the lock and the
+// same safety code; a link without the key gets a clear page, never noise; a raw WebSocket
+// client with the invite but no key receives frames whose payloads do not decode to the tone;
+// the chat the owner reads over ChatHistory is ciphertext; after the Host kicks a guest the key
+// rotates: Alice and Bob keep talking (at most one concealed frame at the switch) and the guest,
+// back in with the old link, can no longer hear or read the room and is told so.
 import assert from 'node:assert/strict';
 import { webcrypto } from 'node:crypto';
 import { join } from 'node:path';
@@ -101,7 +102,16 @@ describe('an end-to-end encrypted room', () => {
   });
 
   it("plays A's tone in B across nodes; both show the lock and the same safety code", async () => {
-    await room.openRoom(B.page, appUrl(bob, `/room/${created.id}@alice.os?invite=${created.invite}#k=${key}`), { name: 'Bob' });
+    // Bob pastes the room address with its key into his own node's "Join a room" form.
+    await B.page.goto(appUrl(bob, '/'));
+    await B.page.getByTestId('join-remote').locator('input').fill(`${created.id}@alice.os?invite=${created.invite}#k=${key}`);
+    await B.page.getByTestId('join-remote').getByRole('button', { name: 'Join' }).click();
+    const form = B.page.getByTestId('join-form');
+    await form.waitFor({ timeout: 15_000 });
+    assert.ok(B.page.url().endsWith(`#k=${key}`), `the key stays in the fragment: ${B.page.url()}`);
+    await form.locator('input').fill('Bob');
+    await B.page.getByTestId('join').click();
+    await room.waitForLive(B.page);
     await room.waitForParticipant(A.page, 'Bob');
     const heard = await room.waitForTone(B.page, { frequency: TONE_HZ, minRms: 0.1 });
     console.log(`B hears ${heard.frequency.toFixed(1)} Hz at RMS ${heard.rms.toFixed(3)} in the encrypted room`);
