@@ -41,6 +41,8 @@ export class RoomCrypto {
   private keepers: Set<ParticipantId> | null = null;
   private present = new Set<ParticipantId>();
   private status: E2eeStatus = { kind: 'off' };
+  private readonly sealDelays = new Ring(3000);
+  private readonly openDelays = new Ring(3000);
   private savedKey: string | null;
   private closed = false;
   /** Why the key from the link could not be used (a damaged fragment), for the page. */
@@ -117,7 +119,12 @@ export class RoomCrypto {
 
   /** A frame from our encoder, sealed when the room is encrypted; null when it must not go out. */
   outgoing(wire: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> | Promise<Uint8Array<ArrayBuffer> | null> {
-    return this.active ? this.session.encryptFrame(wire) : wire;
+    if (!this.active) return wire;
+    const start = performance.now();
+    return this.session.encryptFrame(wire).then((sealed) => {
+      if (sealed) this.sealDelays.add(performance.now() - start);
+      return sealed;
+    });
   }
 
   /** A frame from the relay, opened when the room is encrypted; null when it cannot be. */
@@ -125,7 +132,20 @@ export class RoomCrypto {
     if (!this.active) return frame;
     const sender = this.streams.get(frame.streamId);
     if (sender === undefined) return null;
-    return this.session.decryptFrame(frame, sender);
+    const start = performance.now();
+    return this.session.decryptFrame(frame, sender).then((opened) => {
+      if (opened) this.openDelays.add(performance.now() - start);
+      return opened;
+    });
+  }
+
+  /**
+   * What the cipher adds to each frame's way, in ms, for the latency budget: from the encoder's
+   * output to the sealed frame, and from the frame's arrival to its opened payload (the last
+   * frames of each; the mouth-to-ear bench reads them through the test hook).
+   */
+  cipherDelays(): { sealMs: number[]; openMs: number[] } {
+    return { sealMs: this.sealDelays.values(), openMs: this.openDelays.values() };
   }
 
   /** The text to put in a `chat` message. */
@@ -181,6 +201,24 @@ export class RoomCrypto {
       this.options.onKeyText?.(key);
     }
     for (const l of this.listeners) l();
+  }
+}
+
+/** The last `size` numbers added. */
+class Ring {
+  private readonly items: number[] = [];
+  private next = 0;
+
+  constructor(private readonly size: number) {}
+
+  add(value: number): void {
+    if (this.items.length < this.size) this.items.push(value);
+    else this.items[this.next] = value;
+    this.next = (this.next + 1) % this.size;
+  }
+
+  values(): number[] {
+    return [...this.items];
   }
 }
 

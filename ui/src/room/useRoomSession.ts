@@ -86,6 +86,10 @@ export function useRoomSession(options: SessionOptions): RoomSession {
         if (/(^#|&)k=/.test(location.hash)) history.replaceState(history.state, '', `${location.pathname}${location.search}#k=${text}`);
       },
     });
+    if (import.meta.env.MODE === 'test-hooks') {
+      // Test builds only: what the cipher adds per frame, for the mouth-to-ear bench's budget.
+      (window as { __voiceChatCipher?: () => ReturnType<RoomCrypto['cipherDelays']> }).__voiceChatCipher = () => sealing.cipherDelays();
+    }
     const conn = new RoomConnection({
       url: socketUrl(location, guest),
       join: { room, name, invite, host },
