@@ -7,7 +7,7 @@ import { toBase64Url } from '../crypto/bytes';
 import type { RoomState } from '../net/roomState';
 import type { ClientBody, Participant, Role } from '../protocol/control';
 import { decodeAudioFrame, encodeAudioFrame } from '../protocol/frame';
-import { RoomCrypto } from './roomCrypto';
+import { RoomCrypto, startingKey } from './roomCrypto';
 
 const ROOM = 'r1';
 const KEY = `0.${toBase64Url(new Uint8Array(32).map((_, i) => i))}`;
@@ -217,5 +217,18 @@ describe('RoomCrypto in an end-to-end encrypted room', () => {
     await settle();
     expect(e.snapshot().kind).toBe('missing_key');
     expect(e.keyProblem).toMatch(/.+/);
+  });
+});
+
+describe('startingKey', () => {
+  it("takes the link's key, unless this browser keeps a newer one for the room", () => {
+    expect(startingKey('0.aaa', undefined)).toBe('0.aaa');
+    expect(startingKey(undefined, '3.kkk')).toBe('3.kkk');
+    expect(startingKey(undefined, undefined)).toBeUndefined();
+    expect(startingKey('0.old', '1.new')).toBe('1.new');
+    expect(startingKey('2.link', '1.kept')).toBe('2.link');
+    expect(startingKey('255.link', '0.kept')).toBe('0.kept'); // 0 comes after 255
+    expect(startingKey('1.same', '1.other')).toBe('1.same');
+    expect(startingKey('x.bad', '1.kept')).toBe('x.bad'); // a damaged link is reported, not hidden
   });
 });

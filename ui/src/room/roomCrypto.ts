@@ -13,7 +13,7 @@ import type { RoomKey } from '../crypto/roomKey';
 import type { RoomState } from '../net/roomState';
 import type { AudioFrame } from '../protocol/frame';
 import type { ChatMessage, ClientBody, E2eeKeyMessage, ParticipantId } from '../protocol/control';
-import { E2eeSession, type E2eeStatus } from './e2ee';
+import { E2eeSession, epochNewer, type E2eeStatus } from './e2ee';
 
 /** A chat message as a view shows it. */
 export type ChatText =
@@ -202,6 +202,18 @@ export class RoomCrypto {
     }
     for (const l of this.listeners) l();
   }
+}
+
+/**
+ * Which key to start from: the link's, unless this browser already keeps a newer one for the
+ * room (an old link opened after a rotation must not put the page back on the old key).
+ */
+export function startingKey(fromLink: string | undefined, kept: string | undefined): string | undefined {
+  if (!fromLink || !kept) return fromLink ?? kept;
+  const epoch = (text: string) => Number(text.split('.')[0]);
+  const [l, k] = [epoch(fromLink), epoch(kept)];
+  if (Number.isInteger(l) && Number.isInteger(k) && l >= 0 && l <= 255 && k >= 0 && k <= 255 && epochNewer(k, l)) return kept;
+  return fromLink;
 }
 
 /** The last `size` numbers added. */

@@ -11,7 +11,7 @@ import type { ClientBody, ParticipantId, ProtocolErrorMessage } from '../protoco
 import { AudioLevels, MIC, SPEAKING, type Levels } from './audioLevels';
 import { prefs } from './prefs';
 import { CLEAR_E2EE, type E2eeStore, type LocalAudio, type RoomActions, type RoomSessionValue, type RoomStore } from './RoomContext';
-import { RoomCrypto } from './roomCrypto';
+import { RoomCrypto, startingKey } from './roomCrypto';
 import { maySpeak, me as meOf, type RoomState } from '../net/roomState';
 import type { RoomTarget } from './roomTarget';
 
@@ -74,11 +74,13 @@ export function useRoomSession(options: SessionOptions): RoomSession {
   useEffect(() => {
     let disposed = false;
     let audio: AudioEngine | null = null;
-    // The key of an end-to-end encrypted room: from the link, else what this browser kept.
-    if (key) prefs.setRoomKey(storageKey, key, 'session');
+    // The key of an end-to-end encrypted room: from the link, else (or when newer) what this
+    // browser kept.
+    const keyText = startingKey(key, prefs.roomKey(storageKey));
+    if (keyText) prefs.setRoomKey(storageKey, keyText, 'session');
     const sealing = new RoomCrypto({
       room,
-      keyText: key ?? prefs.roomKey(storageKey),
+      keyText,
       send: (body) => void conn.send(body),
       onKeyText: (text) => {
         // Rotated: a reload and the links we give must carry the new key, not the old one.
