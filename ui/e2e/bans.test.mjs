@@ -59,8 +59,7 @@ describe('a ban from the room page', () => {
   it("removes Bob: his page says so, says he cannot rejoin, and tries nothing by itself", async () => {
     const joinsBefore = await room.joinAttempts(B.page);
     await A.page.screenshot({ path: join(shots, 'host-before-ban.png') });
-    // openRoom accepts the page's confirmation dialogs.
-    await room.participant(A.page, 'Bob').getByRole('button', { name: 'Ban' }).click();
+    await room.confirmed(room.participant(A.page, 'Bob'), 'Ban');
     assert.equal(await room.noticeTitle(B.page), 'You were removed from this room');
     const ended = B.page.getByTestId('ended');
     assert.equal(await ended.getAttribute('data-why'), 'banned');
@@ -94,7 +93,7 @@ describe('a ban from the room page', () => {
   });
 
   it('after Rotate invite and Unban: the old invite is refused, the new room address gets Bob in', async () => {
-    await A.page.getByRole('button', { name: 'Rotate invite' }).click();
+    await room.confirmed(A.page.getByTestId('room-access'), 'Rotate invite');
     const address = await A.page.getByTestId('new-invite-address').innerText({ timeout: 10_000 });
     assert.match(address, new RegExp(`^${created.id}@alice\\.os\\?invite=`));
     assert.notEqual(address, `${created.id}@alice.os?invite=${created.invite}`);

@@ -160,13 +160,12 @@ describe('an end-to-end encrypted room', () => {
     const concealedAtKick = await concealed(B.page);
 
     await room.kick(A.page, 'Cleo');
-    // The kick's confirm() dialog blocks A's main thread, and with it A's encoder, for as long
-    // as it is open: that gap is the dialog's, not the key's. A sends under the new key only
-    // 500 ms after it rotates, which starts after the dialog closed and Cleo is gone, so frames
-    // concealed from here on are the switch's.
+    // The kick is confirmed in the page (a confirm() dialog used to stop A's main thread, and
+    // with it A's sending, while it was open). A sends under the new key only 500 ms after it
+    // rotates, once Cleo is gone, so what is concealed from here on is the switch's.
     await sleep(250);
     const concealedBefore = await concealed(B.page);
-    console.log(`B concealed ${concealedBefore - concealedAtKick} frame(s) while A's kick dialog was open`);
+    console.log(`B concealed ${concealedBefore - concealedAtKick} frame(s) while A kicked`);
     assert.equal(await room.noticeTitle(C.page), 'You were removed from this room');
     const rotated = await safetyCode(A.page, { not: before });
     assert.equal(await safetyCode(B.page, { not: before }), rotated, 'B has the new key and agrees with A');

@@ -133,7 +133,7 @@ describe('a room across two nodes', () => {
   });
 
   it('shows everyone a clear page when the host closes the room, and on its old link', async () => {
-    await A.page.getByRole('button', { name: 'Close room' }).click();
+    await room.confirmed(A.page.getByTestId('host-panel'), 'Close room');
     assert.equal(await room.noticeTitle(A.page), 'The room was closed');
     assert.equal(await room.noticeTitle(B.page), 'The room was closed');
     await A.page.goto(appUrl(alice, `/room/${created.id}`));

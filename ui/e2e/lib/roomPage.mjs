@@ -5,7 +5,7 @@
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const confirming = new WeakSet();
 
-/** Kick and close ask "are you sure?"; the tests mean yes. Once per page. */
+/** The home page still asks some "are you sure?" with a dialog; the tests mean yes. Once per page. */
 function acceptDialogs(page) {
   if (confirming.has(page)) return;
   confirming.add(page);
@@ -56,8 +56,13 @@ export async function moderatorMute(page, name) {
 }
 
 export async function kick(page, name) {
-  acceptDialogs(page);
-  await participant(page, name).getByRole('button', { name: 'Kick' }).click();
+  await confirmed(participant(page, name), 'Kick');
+}
+
+/** Clicks `label` inside `scope` and answers yes to the question the page asks in place. */
+export async function confirmed(scope, label) {
+  await scope.getByRole('button', { name: label, exact: true }).click();
+  await scope.getByTestId('confirm-yes').click();
 }
 
 export async function toggleSelfMute(page) {

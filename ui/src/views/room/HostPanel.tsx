@@ -1,3 +1,4 @@
+import { ConfirmAction } from './ConfirmAction';
 import { useMe, useRoomActions, useSettings } from '../../room/hooks';
 
 export function HostPanel() {
@@ -13,14 +14,7 @@ export function HostPanel() {
         <button onClick={() => send({ type: 'mute_all' })}>Mute all</button>
         <button onClick={() => send({ type: 'clear_chat' })}>Clear chat</button>
         {host && (
-          <button
-            className="danger"
-            onClick={() => {
-              if (confirm('Close the room for everyone?')) send({ type: 'close_room' });
-            }}
-          >
-            Close room
-          </button>
+          <ConfirmAction label="Close room" question="Close the room for everyone?" yes="Close it" onConfirm={() => send({ type: 'close_room' })} />
         )}
       </div>
       <details className="settings">

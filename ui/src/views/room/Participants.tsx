@@ -12,6 +12,7 @@ import {
   useRoomSelector,
 } from '../../room/hooks';
 import { canModerate } from '../../net/roomState';
+import { Ask, ConfirmAction } from './ConfirmAction';
 
 const ROLE_LABEL: Record<Role, string> = { host: 'Host', moderator: 'Moderator', speaker: 'Speaker', viewer: 'Viewer' };
 
@@ -138,9 +139,11 @@ function ModeratorMenu({ participant: p, myRole }: { participant: Participant; m
   // A Host may give any role, Host included (that hands the room over); a Moderator only
   // moves people between Speaker and Viewer (docs/protocol.md, permission matrix).
   const roles: Role[] = myRole === 'host' ? ['host', 'moderator', 'speaker', 'viewer'] : ['speaker', 'viewer'];
+  // Handing Host over is asked in place (see ConfirmAction): the select waits for the answer.
+  const [handingOver, setHandingOver] = useState(false);
   const setRole = (role: Role) => {
-    if (role === 'host' && !confirm(`Make ${p.name} the Host? You become a Moderator.`)) return;
-    send({ type: 'set_role', participant: p.id, role });
+    if (role === 'host') setHandingOver(true);
+    else send({ type: 'set_role', participant: p.id, role });
   };
   return (
     <div className="mod" data-testid="moderator-controls">
@@ -153,24 +156,27 @@ function ModeratorMenu({ participant: p, myRole }: { participant: Participant; m
         ))}
       </select>
       <button onClick={() => send({ type: p.muted ? 'unmute' : 'mute', participant: p.id })}>{p.muted ? 'Unmute' : 'Mute'}</button>
-      <button
-        className="danger"
-        onClick={() => {
-          if (confirm(`Remove ${p.name} from the room?`)) send({ type: 'kick', participant: p.id });
-        }}
-      >
-        Kick
-      </button>
-      <button
-        className="danger"
-        onClick={() => {
-          if (!confirm(`Ban ${p.name}? They are removed and cannot rejoin this room until unbanned.`)) return;
+      {handingOver && (
+        <Ask
+          question={`Make ${p.name} the Host? You become a Moderator.`}
+          yes="Hand over"
+          onYes={() => {
+            setHandingOver(false);
+            send({ type: 'set_role', participant: p.id, role: 'host' });
+          }}
+          onNo={() => setHandingOver(false)}
+        />
+      )}
+      <ConfirmAction label="Kick" question={`Remove ${p.name} from the room?`} yes="Remove" onConfirm={() => send({ type: 'kick', participant: p.id })} />
+      <ConfirmAction
+        label="Ban"
+        question={`Ban ${p.name}? They are removed and cannot rejoin this room until unbanned.`}
+        yes="Ban them"
+        onConfirm={() => {
           send({ type: 'ban', participant: p.id });
           if (bansShown) send({ type: 'list_bans' });
         }}
-      >
-        Ban
-      </button>
+      />
     </div>
   );
 }

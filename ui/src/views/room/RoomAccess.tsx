@@ -8,6 +8,7 @@ import type { Ban } from '../../protocol/control';
 import { useMe, useRoomActions, useRoomKeyText, useRoomSelector } from '../../room/hooks';
 import { roomAddress } from '../../room/roomTarget';
 import { copy, ourNode } from '../Home';
+import { ConfirmAction } from './ConfirmAction';
 
 export function RoomAccess() {
   const me = useMe();
@@ -43,15 +44,16 @@ function RotateInvite() {
 
   return (
     <div className="rotate-invite">
-      <button
+      <ConfirmAction
+        label="Rotate invite"
+        className=""
         title="Make a new invite; the old one stops working (people inside stay)"
-        onClick={() => {
-          if (!confirm('Make a new invite? The current invite link stops working; people inside stay.')) return;
+        question="Make a new invite? The current invite link stops working; people inside stay."
+        yes="Make a new invite"
+        onConfirm={() => {
           if (send({ type: 'rotate_invite' }) !== null) asked.current = true;
         }}
-      >
-        Rotate invite
-      </button>
+      />
       {invite && (
         <div className="new-invite" data-testid="new-invite">
           {link && (

@@ -139,12 +139,16 @@ describe('Participants', () => {
   it('sends promote, unmute and kick for the chosen participant', () => {
     const host = session(room('h', everyone));
     const { sent } = host;
-    vi.spyOn(window, 'confirm').mockReturnValue(true);
+    const confirm = vi.spyOn(window, 'confirm');
     renderIn(host, <Participants />);
     const sam = within(screen.getAllByTestId('participant').find((t) => t.dataset.name === 'Sam')!);
     fireEvent.change(sam.getByRole('combobox'), { target: { value: 'moderator' } });
     fireEvent.click(sam.getByRole('button', { name: 'Unmute' }));
     fireEvent.click(sam.getByRole('button', { name: 'Kick' }));
+    // Asked in the page, never with a blocking dialog (it would silence the asker's audio).
+    expect(sam.getByTestId('confirm').getAttribute('aria-label')).toBe('Remove Sam from the room?');
+    fireEvent.click(sam.getByTestId('confirm-yes'));
+    expect(confirm).not.toHaveBeenCalled();
     expect(sent).toEqual([
       { type: 'set_role', participant: 's', role: 'moderator' },
       { type: 'unmute', participant: 's' },
@@ -158,15 +162,16 @@ describe('Ban and hand-over', () => {
 
   it('offers Ban beside Kick to whoever may kick, and bans only after the confirmation', () => {
     const mod = session(room('m', everyone));
-    const confirm = vi.spyOn(window, 'confirm').mockReturnValueOnce(false).mockReturnValueOnce(true);
     renderIn(mod, <Participants />);
     expect(tileOf('Hana').queryByRole('button', { name: 'Ban' })).toBeNull();
     expect(tileOf('Mo').queryByRole('button', { name: 'Ban' })).toBeNull();
     expect(tileOf('Vic').getByRole('button', { name: 'Ban' })).toBeTruthy();
     fireEvent.click(tileOf('Sam').getByRole('button', { name: 'Ban' }));
+    expect(tileOf('Sam').getByTestId('confirm').getAttribute('aria-label')).toMatch(/^Ban Sam\? .*cannot rejoin/);
+    fireEvent.click(tileOf('Sam').getByTestId('confirm-no'));
     expect(mod.sent).toEqual([]);
     fireEvent.click(tileOf('Sam').getByRole('button', { name: 'Ban' }));
-    expect(confirm).toHaveBeenLastCalledWith(expect.stringMatching(/^Ban Sam\? .*cannot rejoin/));
+    fireEvent.click(tileOf('Sam').getByTestId('confirm-yes'));
     expect(mod.sent).toEqual([{ type: 'ban', participant: 's' }]);
     cleanup();
     renderIn(session(room('s', everyone)), <Participants />);
@@ -175,22 +180,23 @@ describe('Ban and hand-over', () => {
 
   it('refreshes a shown ban list after a ban', () => {
     const host = session(room('h', everyone, { bans: [] }));
-    vi.spyOn(window, 'confirm').mockReturnValue(true);
     renderIn(host, <Participants />);
     fireEvent.click(tileOf('Vic').getByRole('button', { name: 'Ban' }));
+    fireEvent.click(tileOf('Vic').getByTestId('confirm-yes'));
     expect(host.sent).toEqual([{ type: 'ban', participant: 'v' }, { type: 'list_bans' }]);
   });
 
   it('lets the Host hand Host over, after a confirmation; a Moderator cannot', () => {
     const host = session(room('h', everyone));
-    const confirm = vi.spyOn(window, 'confirm').mockReturnValueOnce(false).mockReturnValueOnce(true);
     renderIn(host, <Participants />);
     const select = tileOf('Mo').getByRole('combobox');
     expect([...select.querySelectorAll('option')].map((o) => o.textContent)).toEqual(['Host (hand over)', 'Moderator', 'Speaker', 'Viewer']);
     fireEvent.change(select, { target: { value: 'host' } });
+    fireEvent.click(tileOf('Mo').getByTestId('confirm-no'));
     expect(host.sent).toEqual([]);
     fireEvent.change(select, { target: { value: 'host' } });
-    expect(confirm).toHaveBeenLastCalledWith('Make Mo the Host? You become a Moderator.');
+    expect(tileOf('Mo').getByTestId('confirm').getAttribute('aria-label')).toBe('Make Mo the Host? You become a Moderator.');
+    fireEvent.click(tileOf('Mo').getByTestId('confirm-yes'));
     expect(host.sent).toEqual([{ type: 'set_role', participant: 'm', role: 'host' }]);
     cleanup();
     renderIn(session(room('m', everyone)), <Participants />);
@@ -336,11 +342,12 @@ describe('RoomAccess', () => {
       value: { writeText: async (text: string) => void copied.push(text) },
     });
     const host = session(room('h', everyone));
-    vi.spyOn(window, 'confirm').mockReturnValueOnce(false).mockReturnValueOnce(true);
     renderIn(host, <RoomAccess />);
     fireEvent.click(screen.getByRole('button', { name: 'Rotate invite' }));
+    fireEvent.click(screen.getByTestId('confirm-no'));
     expect(host.sent).toEqual([]);
     fireEvent.click(screen.getByRole('button', { name: 'Rotate invite' }));
+    fireEvent.click(screen.getByTestId('confirm-yes'));
     expect(host.sent).toEqual([{ type: 'rotate_invite' }]);
     expect(screen.queryByTestId('new-invite')).toBeNull();
     host.update({ invite: 'fresh-1' });
