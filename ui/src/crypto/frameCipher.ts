@@ -27,7 +27,7 @@
 // call and no task-queue hop. `encrypt` / `decrypt` then return an already-resolved promise;
 // `encryptNow` / `decryptNow` give the result directly once the session's keys are ready.
 
-import { HEADER_LEN, decodeAudioFrame, encodeAudioFrame, type AudioFrame } from '../protocol/frame';
+import { HEADER_LEN, decodeAudioFrame, encodeAudioFrame, encodeAudioHeader, type AudioFrame } from '../protocol/frame';
 import { concat, type Bytes } from './bytes';
 import { aeadKeys, open, seal, type AeadKeys } from './ctrHmac';
 import { deriveKeySalt, deriveSenderBaseKey, NT } from './kdf';
@@ -241,7 +241,12 @@ export class FrameDecryptor {
    * Once this (sender, KID)'s keys are derived there is no await: the promise is already settled.
    */
   async decrypt(wire: Uint8Array, senderId: string): Promise<AudioFrame> {
-    const p = this.parse(wire, senderId);
+    return this.decryptFrame(decodeAudioFrame(wire), senderId);
+  }
+
+  /** decrypt, for a frame already decoded (as the connection hands them over): no second decode. */
+  async decryptFrame(clear: AudioFrame, senderId: string): Promise<AudioFrame> {
+    const p = this.parse(clear, encodeAudioHeader(clear), senderId);
     return openFrame(p, p.keys.ready ?? (await p.keys.promise));
   }
 
@@ -251,12 +256,11 @@ export class FrameDecryptor {
    * rejects with.
    */
   decryptNow(wire: Uint8Array, senderId: string): AudioFrame | null {
-    const p = this.parse(wire, senderId);
+    const p = this.parse(decodeAudioFrame(wire), wire.subarray(0, HEADER_LEN), senderId);
     return p.keys.ready ? openFrame(p, p.keys.ready) : null;
   }
 
-  private parse(wire: Uint8Array, senderId: string): Parsed {
-    const clear = decodeAudioFrame(wire);
+  private parse(clear: AudioFrame, clearHeader: Uint8Array, senderId: string): Parsed {
     let header;
     try {
       header = decodeSframeHeader(clear.payload);
@@ -270,23 +274,24 @@ export class FrameDecryptor {
     if (!room || header.kid >> 40n !== 0n) {
       throw new FrameCipherError('unknown_key', `no room key for epoch ${kidEpoch(header.kid)} (KID ${header.kid})`);
     }
-    return { wire, clear, ctr: header.ctr, headerLength: header.length, keys: this.sessionKeys(room, senderId, header.kid) };
+    return { clearHeader, clear, ctr: header.ctr, headerLength: header.length, keys: this.sessionKeys(room, senderId, header.kid) };
   }
 }
 
 interface Parsed {
-  wire: Uint8Array;
+  /** The frame's 16-byte clear header, as on the wire. */
+  clearHeader: Uint8Array;
   clear: AudioFrame;
   ctr: bigint;
   headerLength: number;
   keys: PendingKeys;
 }
 
-function openFrame({ wire, clear, ctr, headerLength }: Parsed, keys: SessionKeys): AudioFrame {
+function openFrame({ clearHeader, clear, ctr, headerLength }: Parsed, keys: SessionKeys): AudioFrame {
   const pt = open(
     keys.aead,
     makeNonce(keys.salt, ctr),
-    frameAad(wire.subarray(0, HEADER_LEN), clear.payload.subarray(0, headerLength)),
+    frameAad(clearHeader, clear.payload.subarray(0, headerLength)),
     clear.payload.subarray(headerLength),
   );
   if (!pt) throw new FrameCipherError('auth_failed', 'frame failed authentication (wrong key, sender or tampered)');

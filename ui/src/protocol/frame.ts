@@ -37,6 +37,25 @@ function checkUint(name: string, value: number, bits: number): void {
 }
 
 export function encodeAudioFrame(frame: AudioFrame): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(checkedLength(frame));
+  writeHeader(out, frame);
+  out.set(frame.payload, HEADER_LEN);
+  return out;
+}
+
+/**
+ * The 16-byte header `encodeAudioFrame` would write for `frame`, without copying the payload
+ * (what a receiver that already decoded the frame needs to authenticate it).
+ */
+export function encodeAudioHeader(frame: AudioFrame): Uint8Array<ArrayBuffer> {
+  checkedLength(frame);
+  const out = new Uint8Array(HEADER_LEN);
+  writeHeader(out, frame);
+  return out;
+}
+
+/** Validates the fields and the size; the whole frame's length. */
+function checkedLength(frame: AudioFrame): number {
   checkUint('flags', frame.flags, 8);
   if (frame.flags & ~(FLAG_VOICE | FLAG_MARKER)) {
     throw new FrameError('reserved_flags', `flag bits 2-7 must be zero, got 0x${frame.flags.toString(16)}`);
@@ -51,8 +70,11 @@ export function encodeAudioFrame(frame: AudioFrame): Uint8Array<ArrayBuffer> {
   if (total > MAX_FRAME_LEN) {
     throw new FrameError('too_large', `frame of ${total} bytes exceeds ${MAX_FRAME_LEN}`);
   }
-  const out = new Uint8Array(total);
-  const view = new DataView(out.buffer);
+  return total;
+}
+
+function writeHeader(out: Uint8Array<ArrayBuffer>, frame: AudioFrame): void {
+  const view = new DataView(out.buffer, out.byteOffset, HEADER_LEN);
   view.setUint8(0, KIND_AUDIO);
   view.setUint8(1, frame.flags);
   view.setUint16(2, frame.streamId);
@@ -61,8 +83,6 @@ export function encodeAudioFrame(frame: AudioFrame): Uint8Array<ArrayBuffer> {
   view.setUint8(12, frame.level);
   view.setUint8(13, 0);
   view.setUint16(14, frame.payload.length);
-  out.set(frame.payload, HEADER_LEN);
-  return out;
 }
 
 /**

@@ -52,7 +52,7 @@ import { safetyCode } from '../crypto/safetyCode';
 import { decodeSframeHeader } from '../crypto/sframeHeader';
 import type { RoomState } from '../net/roomState';
 import { announced, type ChatMessage, type ClientBody, type E2eeKeyMessage, type Participant, type WrappedKey } from '../protocol/control';
-import { decodeAudioFrame, encodeAudioFrame, type AudioFrame } from '../protocol/frame';
+import { decodeAudioFrame, type AudioFrame } from '../protocol/frame';
 
 export type E2eeStatus =
   /** A clear room (or not known yet). */
@@ -237,7 +237,7 @@ export class E2eeSession {
   async decryptFrame(frame: AudioFrame, senderId: string): Promise<AudioFrame | null> {
     if (this.closed) return null;
     try {
-      return await this.decryptor.decrypt(encodeAudioFrame(frame), senderId);
+      return await this.decryptor.decryptFrame(frame, senderId);
     } catch (e) {
       if (e instanceof FrameCipherError && e.code === 'unknown_key') {
         try {
