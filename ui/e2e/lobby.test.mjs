@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { devnodeBinary, packageZip, screenshotDir } from './lib/artifacts.mjs';
-import { launchChromium } from './lib/browser.mjs';
-import { api, appUrl, bootDevnode, disableVoiceProcessing, loginContext } from './lib/devnode.mjs';
+import { api, appUrl, bootDevnode } from './lib/devnode.mjs';
 import * as room from './lib/roomPage.mjs';
+import { roomBrowser } from './lib/roomBrowser.mjs';
 import { toneWav } from './lib/wav.mjs';
 
 const shots = screenshotDir();
@@ -29,23 +29,15 @@ describe('lobby', () => {
   let created;
   let navigations = 0;
 
-  async function browser(node, wav) {
-    const context = await launchChromium({ fakeMicWav: wav });
-    await loginContext(context, node);
-    await disableVoiceProcessing(context);
-    const page = await context.newPage();
-    page.on('pageerror', (e) => console.log(`[${node.node} pageerror] ${e.message}`));
-    return { context, page };
-  }
 
   before(async () => {
     dn = await bootDevnode({ devnode: devnodeBinary(), packageZip: packageZip() });
     [alice, bob] = dn.nodes;
     const out = join(shots, '..');
     const silence = toneWav(join(out, 'silence.wav'), { seconds: 4, amplitude: 0 });
-    L = await browser(alice, silence);
-    A = await browser(alice, toneWav(join(out, 'tone-440.wav'), { frequency: 440, seconds: 4 }));
-    B = await browser(bob, silence);
+    L = await roomBrowser(alice, silence);
+    A = await roomBrowser(alice, toneWav(join(out, 'tone-440.wav'), { frequency: 440, seconds: 4 }));
+    B = await roomBrowser(bob, silence);
     L.page.on('framenavigated', (frame) => {
       if (frame === L.page.mainFrame()) navigations++;
     });

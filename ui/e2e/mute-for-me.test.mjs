@@ -12,9 +12,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { devnodeBinary, packageZip, screenshotDir } from './lib/artifacts.mjs';
-import { launchChromium } from './lib/browser.mjs';
-import { api, appUrl, bootDevnode, disableVoiceProcessing, loginContext } from './lib/devnode.mjs';
+import { api, appUrl, bootDevnode } from './lib/devnode.mjs';
 import * as room from './lib/roomPage.mjs';
+import { roomBrowser } from './lib/roomBrowser.mjs';
 import { toneWav } from './lib/wav.mjs';
 
 const TONE_HZ = 440;
@@ -78,23 +78,15 @@ describe('mute for me', () => {
   let catAtB;
   let aliceAtC;
 
-  async function browser(node, wav) {
-    const context = await launchChromium({ fakeMicWav: wav });
-    await loginContext(context, node);
-    await disableVoiceProcessing(context);
-    const page = await context.newPage();
-    page.on('pageerror', (e) => console.log(`[${node.node} pageerror] ${e.message}`));
-    return { context, page };
-  }
 
   before(async () => {
     dn = await bootDevnode({ devnode: devnodeBinary(), packageZip: packageZip() });
     [alice, bob] = dn.nodes;
     const out = join(shots, '..');
     const silence = toneWav(join(out, 'silence.wav'), { seconds: 4, amplitude: 0 });
-    A = await browser(alice, toneWav(join(out, 'tone-440.wav'), { frequency: TONE_HZ, seconds: 4 }));
-    B = await browser(bob, silence);
-    C = await browser(bob, silence);
+    A = await roomBrowser(alice, toneWav(join(out, 'tone-440.wav'), { frequency: TONE_HZ, seconds: 4 }));
+    B = await roomBrowser(bob, silence);
+    C = await roomBrowser(bob, silence);
     const created = await api(alice, 'CreateRoom', {
       name: 'Mute for me',
       capacity: 10,

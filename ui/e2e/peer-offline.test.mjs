@@ -5,9 +5,9 @@
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { devnodeBinary, packageZip, screenshotDir } from './lib/artifacts.mjs';
-import { launchChromium } from './lib/browser.mjs';
-import { api, appUrl, bootDevnode, disableVoiceProcessing, faults, loginContext } from './lib/devnode.mjs';
+import { api, appUrl, bootDevnode, faults } from './lib/devnode.mjs';
 import * as room from './lib/roomPage.mjs';
+import { roomBrowser } from './lib/roomBrowser.mjs';
 import { toneWav } from './lib/wav.mjs';
 
 const TONE_HZ = 440;
@@ -18,19 +18,13 @@ describe('a remote participant whose node goes offline', () => {
   let A;
   let B;
 
-  async function browser(node, wav) {
-    const context = await launchChromium({ fakeMicWav: wav });
-    await loginContext(context, node);
-    await disableVoiceProcessing(context);
-    return { context, page: await context.newPage() };
-  }
 
   before(async () => {
     dn = await bootDevnode({ devnode: devnodeBinary(), packageZip: packageZip() });
     const [alice, bob] = dn.nodes;
     const out = join(shots, '..');
-    A = await browser(alice, toneWav(join(out, 'tone-440.wav'), { frequency: TONE_HZ, seconds: 4 }));
-    B = await browser(bob, toneWav(join(out, 'silence.wav'), { seconds: 4, amplitude: 0 }));
+    A = await roomBrowser(alice, toneWav(join(out, 'tone-440.wav'), { frequency: TONE_HZ, seconds: 4 }));
+    B = await roomBrowser(bob, toneWav(join(out, 'silence.wav'), { seconds: 4, amplitude: 0 }));
     const created = await api(alice, 'CreateRoom', {
       name: 'Offline',
       capacity: 10,

@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { devnodeBinary, packageZip, screenshotDir } from './lib/artifacts.mjs';
-import { launchChromium } from './lib/browser.mjs';
-import { api, appUrl, bootDevnode, disableVoiceProcessing, faults, loginContext } from './lib/devnode.mjs';
+import { api, appUrl, bootDevnode, faults } from './lib/devnode.mjs';
 import * as room from './lib/roomPage.mjs';
+import { roomBrowser } from './lib/roomBrowser.mjs';
 import { toneWav } from './lib/wav.mjs';
 
 const TONE_HZ = 440;
@@ -25,22 +25,14 @@ describe('a room across two nodes', () => {
   let G;
   let created;
 
-  async function browser(node, wav, { processing = false } = {}) {
-    const context = await launchChromium({ fakeMicWav: wav });
-    if (node) await loginContext(context, node);
-    if (!processing) await disableVoiceProcessing(context);
-    const page = await context.newPage();
-    page.on('pageerror', (e) => console.log(`[${node?.node ?? 'guest'} pageerror] ${e.message}`));
-    return { context, page };
-  }
 
   before(async () => {
     dn = await bootDevnode({ devnode: devnodeBinary(), packageZip: packageZip() });
     [alice, bob] = dn.nodes;
     const out = join(shots, '..');
-    A = await browser(alice, toneWav(join(out, 'tone-440.wav'), { frequency: TONE_HZ, seconds: 4 }));
-    B = await browser(bob, toneWav(join(out, 'silence.wav'), { seconds: 4, amplitude: 0 }));
-    G = await browser(null, join(out, 'silence.wav'));
+    A = await roomBrowser(alice, toneWav(join(out, 'tone-440.wav'), { frequency: TONE_HZ, seconds: 4 }));
+    B = await roomBrowser(bob, toneWav(join(out, 'silence.wav'), { seconds: 4, amplitude: 0 }));
+    G = await roomBrowser(null, join(out, 'silence.wav'));
     created = await api(alice, 'CreateRoom', {
       name: 'Two nodes',
       capacity: 20,
