@@ -53,8 +53,11 @@ export const CLEAR_E2EE: E2eeStore = {
 export interface RoomActions {
   /** Sends a control message; returns its ref, or null when not connected (reported). */
   send(body: ClientBody): string | null;
-  /** Sends a chat message (sealed first in an end-to-end encrypted room); false when it could not go. */
-  sendChat(text: string): Promise<boolean>;
+  /**
+   * Sends a chat message (sealed first in an end-to-end encrypted room); false when it could
+   * not go. When the server refuses it later, `onRefused` gets its text back.
+   */
+  sendChat(text: string, onRefused?: (text: string) => void): Promise<boolean>;
   toggleMute(): void;
   /** "Mute for me": stop receiving this participant's audio (the server sends none), or hear them again. */
   setMutedForMe(participant: ParticipantId, muted: boolean): void;

@@ -12,6 +12,7 @@ import { AudioLevels, MIC, SPEAKING, type Levels } from './audioLevels';
 import { prefs } from './prefs';
 import { CLEAR_E2EE, type E2eeStore, type LocalAudio, type RoomActions, type RoomSessionValue, type RoomStore } from './RoomContext';
 import { RoomCrypto, startingKey } from './roomCrypto';
+import { UnsentChats } from './unsentChats';
 import { maySpeak, me as meOf, type RoomState } from '../net/roomState';
 import type { RoomTarget } from './roomTarget';
 
@@ -70,6 +71,8 @@ export function useRoomSession(options: SessionOptions): RoomSession {
   // The reporter may be a new object each render; the connection keeps the latest.
   const report = useRef(options.report);
   report.current = options.report;
+  // Outlives connections: a refusal may come back on the next socket of this page.
+  const [unsentChats] = useState(() => new UnsentChats());
 
   useEffect(() => {
     let disposed = false;
@@ -101,7 +104,11 @@ export function useRoomSession(options: SessionOptions): RoomSession {
         else if (opened) audio?.receive(opened);
       },
       onE2eeKey: (message) => sealing.onKeyMessage(message),
-      onError: (e) => report.current.protocolError(e),
+      onError: (e) => {
+        // A refused chat message gets its text back in the box; the toast says why.
+        unsentChats.refused(e);
+        report.current.protocolError(e);
+      },
       onWelcome: (state) => {
         audio?.setStreamId(state.stream);
         // A join or resume: a fresh frame encryptor, and our key announced again if need be.
@@ -165,7 +172,7 @@ export function useRoomSession(options: SessionOptions): RoomSession {
       setMicOpen(false);
       setConnection(null);
     };
-  }, [room, host, invite, key, guest, name, storageKey]);
+  }, [room, host, invite, key, guest, name, storageKey, unsentChats]);
 
   const store = useMemo<RoomStore>(
     () => (connection ? { subscribe: (l) => connection.subscribe(l), snapshot: () => connection.snapshot() } : IDLE_STORE),
@@ -237,17 +244,19 @@ export function useRoomSession(options: SessionOptions): RoomSession {
     [connection, crypto],
   );
   const sendChat = useCallback(
-    async (text: string) => {
+    async (text: string, onRefused?: (text: string) => void) => {
       if (!connection) return false;
       try {
         const body = crypto ? await crypto.chatBody(text) : text;
-        return connection.send({ type: 'chat', text: body }) !== null;
+        const ref = connection.send({ type: 'chat', text: body });
+        if (ref !== null && onRefused) unsentChats.sent(ref, text, onRefused);
+        return ref !== null;
       } catch (e) {
         report.current.error(e, 'Could not encrypt the message');
         return false;
       }
     },
-    [connection, crypto],
+    [connection, crypto, unsentChats],
   );
   const selfMutedRef = useRef(selfMuted);
   selfMutedRef.current = selfMuted;

@@ -43,9 +43,11 @@ export function Chat() {
     if (!message) return;
     setText('');
     lastTyping.current = 0;
-    void sendChat(message).then((sent) => {
-      // Not sent (offline, or it could not be encrypted): give the text back to edit.
-      if (!sent) setText((now) => (now === '' ? message : now));
+    // Not sent (offline, could not be encrypted) or refused by the server later: the text
+    // comes back to edit and send again, unless something new is being typed.
+    const giveBack = (back: string) => setText((now) => (now === '' ? back : now));
+    void sendChat(message, giveBack).then((sent) => {
+      if (!sent) giveBack(message);
     });
   }
 

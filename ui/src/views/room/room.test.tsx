@@ -58,6 +58,8 @@ function room(me: string, participants: Participant[], extra: Partial<RoomState>
  */
 function session(state: RoomState, local: Partial<LocalAudio> = {}) {
   const sent: ClientBody[] = [];
+  /** Calling one is the server refusing that chat message. */
+  const refusals: (() => void)[] = [];
   let snapshot = { status: 'live' as const, room: state, attempt: 0, rttMs: 20, inBitsPerSecond: 0, outBitsPerSecond: 0, failure: null };
   const listeners = new Set<() => void>();
   const actions: RoomActions = {
@@ -65,8 +67,9 @@ function session(state: RoomState, local: Partial<LocalAudio> = {}) {
       sent.push(body);
       return 'c1';
     },
-    sendChat: async (text: string) => {
+    sendChat: async (text: string, onRefused?: (text: string) => void) => {
       sent.push({ type: 'chat', text });
+      if (onRefused) refusals.push(() => onRefused(text));
       return true;
     },
     toggleMute: vi.fn(),
@@ -95,7 +98,7 @@ function session(state: RoomState, local: Partial<LocalAudio> = {}) {
       snapshot = { ...snapshot, room: { ...snapshot.room, ...patch } };
       for (const l of listeners) l();
     });
-  return { value, audio, actions, sent, update };
+  return { value, audio, actions, sent, refusals, update };
 }
 
 function renderIn(s: ReturnType<typeof session>, ui: ReactNode) {
@@ -243,6 +246,27 @@ describe('Chat', () => {
     fireEvent.submit(input.closest('form')!);
     expect(sent).toEqual([{ type: 'typing' }, { type: 'chat', text: 'hi!' }]);
     expect((input as HTMLInputElement).value).toBe('');
+  });
+
+  it('puts a message the server refused back in the box, unless something new is being typed', async () => {
+    const chat = session(room('h', everyone));
+    renderIn(chat, <Chat />);
+    const input = screen.getByLabelText('chat message') as HTMLInputElement;
+    const send = async (text: string) => {
+      fireEvent.change(input, { target: { value: text } });
+      await act(async () => {
+        fireEvent.submit(input.closest('form')!);
+      });
+    };
+    await send('lost in transit');
+    expect(input.value).toBe('');
+    act(() => chat.refusals[0]());
+    expect(input.value).toBe('lost in transit');
+
+    await send('second');
+    fireEvent.change(input, { target: { value: 'typing on' } });
+    act(() => chat.refusals[1]());
+    expect(input.value).toBe('typing on');
   });
 });
 
