@@ -165,8 +165,8 @@ async fn bad_input_gets_typed_errors_and_changes_nothing() {
         .send(json!({"type": "control", "room": room, "participant": g1_id, "msg": {"type": "kick", "participant": a0_id}, "ref": "evil"}))
         .await;
     carol_peer
-        .pump_until("a not_member refusal", |p| {
-            p.got("direct", |m| m["msg"]["type"] == "error" && m["msg"]["code"] == "not_member" && m["msg"]["ref"] == "evil")
+        .pump_until("the forged command bounced back whole", |p| {
+            p.got("bounced", |m| m["participant"] == g1_id.as_str() && m["msg"]["type"] == "kick" && m["ref"] == "evil")
         })
         .await;
     carol_peer.pump_until("an answer to the control request", |p| p.answer(kick).is_some()).await;

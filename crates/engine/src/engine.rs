@@ -99,7 +99,15 @@ pub(crate) struct ProxyMember {
     pub participant: Option<String>,
     pub stream: u16,
     pub resume_token: Option<String>,
+    /// The participant this user was before the host restarted and we joined it again: a
+    /// command sent under that id comes back `bounced` and is sent again under the new one.
+    pub previous: Option<String>,
+    /// Commands waiting for the host's new welcome (at most `remote_rooms::MAX_HELD_COMMANDS`).
+    pub held: HeldCommands,
 }
+
+/// A user's commands with their `ref`s, waiting for the host's welcome.
+pub(crate) type HeldCommands = Vec<(ClientMsg, Option<String>)>;
 
 /// This node's view of a room hosted on another node.
 #[derive(Debug, Clone)]

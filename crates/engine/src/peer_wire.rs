@@ -69,6 +69,16 @@ pub enum PeerMsg {
     /// Answer to a `sync` from a node that holds no participant in the room (`not_member`) or
     /// is banned from it (`banned`): nothing of the room is sent.
     SyncRefused { room: RoomId, error: EngineError },
+    /// Answer to a `control` naming a participant this host does not know (it restarted and
+    /// lost its participants, or the participant was removed): the command comes back whole,
+    /// so the node can send it again once its user is joined again, or answer `not_member`.
+    Bounced {
+        room: RoomId,
+        participant: ParticipantId,
+        msg: ClientMsg,
+        #[serde(rename = "ref")]
+        reference: Option<String>,
+    },
     HeartbeatAck {},
 }
 

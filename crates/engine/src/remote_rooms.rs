@@ -4,7 +4,7 @@
 
 use crate::commands::{reconnect, JoinRequest};
 use crate::roles::Authority;
-use crate::engine::{Engine, Membership, ProxyMember, ProxyRoom};
+use crate::engine::{Engine, HeldCommands, Membership, ProxyMember, ProxyRoom};
 use crate::timers::Timer;
 use crate::error::{EngineError, ErrorCode};
 use crate::loudest::LoudestSet;
@@ -52,6 +52,8 @@ impl Engine {
             participant: None,
             stream: 0,
             resume_token: resume.as_ref().map(|r| r.token.clone()),
+            previous: None,
+            held: Vec::new(),
         });
         self.set_membership(conn, Some(Membership::Remote { host: host.clone(), room: room.clone() }));
         self.out.send_peer(&host, now, PeerMsg::Join { room, join_ref, name, invite, resume });
@@ -69,10 +71,22 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let proxy = self.proxies.get_mut(host).and_then(|r| r.get_mut(room)).ok_or(EngineError::new(ErrorCode::NotJoined))?;
         let idx = proxy.members.iter().position(|m| m.conn == conn).ok_or(EngineError::new(ErrorCode::NotJoined))?;
-        let participant = proxy.members[idx].participant.clone().ok_or(EngineError::new(ErrorCode::NotJoined))?;
         if !self.out.reachable(host) {
             return Err(EngineError::new(ErrorCode::HostUnreachable));
         }
+        let member = &mut proxy.members[idx];
+        let Some(participant) = member.participant.clone() else {
+            // Joined before and being joined again after the host restarted: the command
+            // goes out with the new welcome.
+            if member.previous.is_some() {
+                if matches!(msg, ClientMsg::Leave {}) {
+                    self.proxy_let_go(host, room, conn);
+                    return Ok(());
+                }
+                return hold(member, msg, reference);
+            }
+            return Err(EngineError::new(ErrorCode::NotJoined));
+        };
         let leaving = matches!(msg, ClientMsg::Leave {});
         if leaving {
             self.proxy_let_go(host, room, conn);
@@ -119,20 +133,20 @@ impl Engine {
     /// Joins the host never answered: give up.
     pub(crate) fn proxy_sweep(&mut self, now: u64) {
         let timeout = self.cfg.presence_timeout_ms;
-        let mut gone: Vec<(String, String, ConnId, Option<String>)> = Vec::new();
-        for (host, rooms) in &self.proxies {
-            for (room, proxy) in rooms {
-                for m in &proxy.members {
+        let mut gone: Vec<(String, String, ConnId, Option<String>, HeldCommands)> = Vec::new();
+        for (host, rooms) in self.proxies.iter_mut() {
+            for (room, proxy) in rooms.iter_mut() {
+                for m in proxy.members.iter_mut() {
                     let last = self.conns.get(&m.conn).map_or(0, |c| c.last_seen_ms);
                     let silent = now.saturating_sub(last) >= timeout;
                     let unanswered = m.participant.is_none() && now.saturating_sub(m.joined_ms) >= timeout;
                     if silent || unanswered {
-                        gone.push((host.clone(), room.clone(), m.conn, m.participant.clone()));
+                        gone.push((host.clone(), room.clone(), m.conn, m.participant.clone(), std::mem::take(&mut m.held)));
                     }
                 }
             }
         }
-        for (host, room, conn, participant) in gone {
+        for (host, room, conn, participant, held) in gone {
             self.proxy_let_go(&host, &room, conn);
             match participant {
                 Some(participant) => {
@@ -142,8 +156,35 @@ impl Engine {
                     }
                     self.out.close(conn);
                 }
-                None => self.out.error(conn, &EngineError::new(ErrorCode::HostUnreachable), None),
+                None => {
+                    let unreachable = EngineError::new(ErrorCode::HostUnreachable);
+                    self.out.error(conn, &unreachable, None);
+                    answer_held(&mut self.out, conn, held, &unreachable);
+                }
             }
+        }
+    }
+
+    /// The host did not know the participant a command of ours named. Sent under a user's
+    /// id from before the host restarted, it goes again under the new one (or waits for the
+    /// new welcome); under the current id the participant is really gone: `not_member`.
+    fn proxy_bounced(&mut self, now: u64, host: &str, room: &str, participant: &str, msg: ClientMsg, reference: Option<String>) {
+        let Some(proxy) = self.proxies.get_mut(host).and_then(|r| r.get_mut(room)) else { return };
+        if let Some(m) = proxy.members.iter_mut().find(|m| m.previous.as_deref() == Some(participant)) {
+            match m.participant.clone() {
+                Some(current) => {
+                    let room = room.to_string();
+                    self.out.send_peer(host, now, PeerMsg::Control { room, participant: current, msg, reference });
+                }
+                None => {
+                    let conn = m.conn;
+                    if let Err(error) = hold(m, msg, reference.clone()) {
+                        self.out.error(conn, &error, reference);
+                    }
+                }
+            }
+        } else if let Some(m) = proxy.members.iter().find(|m| m.participant.as_deref() == Some(participant)) {
+            self.out.error(m.conn, &EngineError::new(ErrorCode::NotMember), reference);
         }
     }
 
@@ -189,7 +230,9 @@ impl Engine {
         let Some(proxy) = self.proxies.get_mut(host).and_then(|r| r.get_mut(room)) else { return };
         let Some(m) = proxy.members.iter_mut().find(|m| m.conn == conn) else { return };
         let resume = m.resume_token.clone().map(|token| Resume { token, last_seq: 0 });
-        m.participant = None;
+        if let Some(old) = m.participant.take() {
+            m.previous = Some(old);
+        }
         m.join_ref = join_ref;
         m.joined_ms = now;
         let (name, invite) = (m.name.clone(), m.invite.clone());
@@ -353,6 +396,11 @@ impl Engine {
                 }
             }
             PeerMsg::Control { room, participant, msg, reference } => {
+                if self.unknown_sender(from, &room, &participant) {
+                    self.out.metrics.control_errors += 1;
+                    self.out.send_peer(from, now, PeerMsg::Bounced { room, participant, msg, reference });
+                    return;
+                }
                 if let Err(err) = self.peer_control(now, from, &room, &participant, msg) {
                     self.out.metrics.control_errors += 1;
                     let msg = ServerMsg::error(&err, reference);
@@ -380,6 +428,7 @@ impl Engine {
                 m.stream = welcome.stream;
                 m.resume_token = Some(welcome.resume_token.clone());
                 let conn = m.conn;
+                let held = std::mem::take(&mut m.held);
                 if let Some(s) = &welcome.snapshot {
                     if proxy.mirror.as_ref().is_none_or(|mirror| mirror.seq <= s.seq) {
                         proxy.mirror = Some(s.clone());
@@ -388,7 +437,11 @@ impl Engine {
                 // A resume answered with a replay carries no snapshot; without a mirror (this
                 // process restarted) we could not check our users' frames or apply events.
                 let need_mirror = proxy.mirror.is_none();
+                let participant = welcome.participant.clone();
                 self.out.send_one(conn, ServerMsg::Welcome(welcome));
+                for (msg, reference) in held {
+                    self.out.send_peer(from, now, PeerMsg::Control { room: room.clone(), participant: participant.clone(), msg, reference });
+                }
                 if need_mirror {
                     self.out.send_peer(from, now, PeerMsg::Sync { room: room.clone(), last_seq: 0 });
                 }
@@ -398,8 +451,10 @@ impl Engine {
                 let Some(proxy) = self.proxies.get_mut(from).and_then(|r| r.get_mut(&room)) else { return };
                 let Some(idx) = proxy.members.iter().position(|m| m.join_ref == join_ref && m.participant.is_none()) else { return };
                 let conn = proxy.members[idx].conn;
+                let held = std::mem::take(&mut proxy.members[idx].held);
                 self.proxy_let_go(from, &room, conn);
                 self.out.error(conn, &error, None);
+                answer_held(&mut self.out, conn, held, &error);
             }
             PeerMsg::Event { room, event } => {
                 self.proxy_event(now, from, &room, event);
@@ -440,6 +495,7 @@ impl Engine {
                     }
                 }
             }
+            PeerMsg::Bounced { room, participant, msg, reference } => self.proxy_bounced(now, from, &room, &participant, msg, reference),
             PeerMsg::Direct { room, participant, msg } => {
                 if let Some(conn) = self.proxy_member_conn(from, &room, &participant) {
                     self.out.send_one(conn, msg);
@@ -483,6 +539,14 @@ impl Engine {
                 self.out.send_peer(from, now, PeerMsg::Snapshot { room: room_id.to_string(), snapshot });
             }
         }
+    }
+
+    /// A `control` from `from` naming a participant of a room hosted here that is not one of
+    /// its own (and `from` is not banned there): answered `bounced`, not with an error.
+    fn unknown_sender(&self, from: &str, room_id: &str, participant: &str) -> bool {
+        self.rooms.get(room_id).is_some_and(|room| {
+            !room.node_banned(from) && room.index_of(participant).is_none_or(|i| !room.participants[i].is_remote_of(from))
+        })
     }
 
     /// Host side: one proxied participant's control message.
@@ -543,15 +607,17 @@ impl Engine {
         for room in rooms {
             let conns = self.proxy_conns(node, &room);
             self.out.send(conns, ServerMsg::HostStatus { room: room.clone(), reachable: false });
-            let pending: Vec<ConnId> = self
+            let pending: Vec<(ConnId, HeldCommands)> = self
                 .proxies
-                .get(node)
-                .and_then(|r| r.get(&room))
-                .map(|p| p.members.iter().filter(|m| m.participant.is_none()).map(|m| m.conn).collect())
+                .get_mut(node)
+                .and_then(|r| r.get_mut(&room))
+                .map(|p| p.members.iter_mut().filter(|m| m.participant.is_none()).map(|m| (m.conn, std::mem::take(&mut m.held))).collect())
                 .unwrap_or_default();
-            for conn in pending {
+            let unreachable = EngineError::new(ErrorCode::HostUnreachable);
+            for (conn, held) in pending {
                 self.proxy_let_go(node, &room, conn);
-                self.out.error(conn, &EngineError::new(ErrorCode::HostUnreachable), None);
+                self.out.error(conn, &unreachable, None);
+                answer_held(&mut self.out, conn, held, &unreachable);
             }
             self.drop_empty_proxy(node, &room);
         }
@@ -615,3 +681,23 @@ impl Engine {
     }
 }
 
+/// Commands a user sends while its node joins it again after the host restarted; below the
+/// host's per-participant control burst (20), so sending them all at once is not refused.
+pub(crate) const MAX_HELD_COMMANDS: usize = 16;
+
+fn hold(member: &mut ProxyMember, msg: ClientMsg, reference: Option<String>) -> Result<(), EngineError> {
+    if member.held.len() >= MAX_HELD_COMMANDS {
+        return Err(EngineError::new(ErrorCode::RateLimited));
+    }
+    member.held.push((msg, reference));
+    Ok(())
+}
+
+/// Held commands whose user will not be joined again get the join's failure, each with its `ref`.
+fn answer_held(out: &mut crate::effects::Effects, conn: ConnId, held: HeldCommands, error: &EngineError) {
+    for (_, reference) in held {
+        if reference.is_some() {
+            out.error(conn, error, reference);
+        }
+    }
+}

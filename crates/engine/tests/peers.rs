@@ -176,7 +176,8 @@ fn control_from_a_node_that_never_joined_is_refused_and_changes_nothing() {
     w.net.node(A).peer_message(9, C, &forged.to_bytes()).unwrap();
     w.net.node(A).pump();
     let replies: Vec<PeerMsg> = w.net.node(A).to_peers.drain(..).map(|(_, e)| e.msg).collect();
-    assert!(matches!(&replies[..], [PeerMsg::Direct { msg: ServerMsg::Error { code: ErrorCode::NotMember, .. }, .. }]), "{replies:?}");
+    // Bounced back whole (C's node answers its user `not_member`); nothing of Bob changes.
+    assert!(matches!(&replies[..], [PeerMsg::Bounced { msg: ClientMsg::Leave {}, .. }]), "{replies:?}");
     assert_eq!(w.net.node(A).engine.room_snapshot(&w.room).unwrap().seq, seq);
     // A room-level sync from a non-member is refused too.
     let sync = PeerEnvelope::new("c-session", 2, PeerMsg::Sync { room: w.room.clone(), last_seq: 0 });
