@@ -71,11 +71,13 @@ export function useRoomSession(options: SessionOptions): RoomSession {
   // The reporter may be a new object each render; the connection keeps the latest.
   const report = useRef(options.report);
   report.current = options.report;
-  // Outlives connections: a refusal may come back on the next socket of this page.
-  const [unsentChats] = useState(() => new UnsentChats());
+  // One per connection: refs count from c1 again on a new one, so an old entry must not match.
+  const unsentChats = useRef(new UnsentChats());
 
   useEffect(() => {
     let disposed = false;
+    const unsent = new UnsentChats();
+    unsentChats.current = unsent;
     let audio: AudioEngine | null = null;
     // The key of an end-to-end encrypted room: from the link, else (or when newer) what this
     // browser kept.
@@ -106,7 +108,7 @@ export function useRoomSession(options: SessionOptions): RoomSession {
       onE2eeKey: (message) => sealing.onKeyMessage(message),
       onError: (e) => {
         // A refused chat message gets its text back in the box; the toast says why.
-        unsentChats.refused(e);
+        unsent.refused(e);
         report.current.protocolError(e);
       },
       onWelcome: (state) => {
@@ -172,7 +174,7 @@ export function useRoomSession(options: SessionOptions): RoomSession {
       setMicOpen(false);
       setConnection(null);
     };
-  }, [room, host, invite, key, guest, name, storageKey, unsentChats]);
+  }, [room, host, invite, key, guest, name, storageKey]);
 
   const store = useMemo<RoomStore>(
     () => (connection ? { subscribe: (l) => connection.subscribe(l), snapshot: () => connection.snapshot() } : IDLE_STORE),
@@ -249,14 +251,14 @@ export function useRoomSession(options: SessionOptions): RoomSession {
       try {
         const body = crypto ? await crypto.chatBody(text) : text;
         const ref = connection.send({ type: 'chat', text: body });
-        if (ref !== null && onRefused) unsentChats.sent(ref, text, onRefused);
+        if (ref !== null && onRefused) unsentChats.current.sent(ref, text, onRefused);
         return ref !== null;
       } catch (e) {
         report.current.error(e, 'Could not encrypt the message');
         return false;
       }
     },
-    [connection, crypto, unsentChats],
+    [connection, crypto],
   );
   const selfMutedRef = useRef(selfMuted);
   selfMutedRef.current = selfMuted;
