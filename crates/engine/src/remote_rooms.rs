@@ -549,14 +549,14 @@ impl Engine {
         })
     }
 
-    /// Host side: one proxied participant's control message.
+    /// Host side: one proxied participant's control message. A participant that is not
+    /// `from`'s own was bounced before (`unknown_sender`) unless `from` is banned.
     fn peer_control(&mut self, now: u64, from: &str, room_id: &str, participant: &str, msg: ClientMsg) -> Result<(), EngineError> {
         let room = self.rooms.get_mut(room_id).ok_or(EngineError::new(ErrorCode::RoomNotFound))?;
-        let not_member = if room.node_banned(from) { ErrorCode::Banned } else { ErrorCode::NotMember };
         let idx = room
             .index_of(participant)
             .filter(|&i| room.participants[i].is_remote_of(from))
-            .ok_or(EngineError::new(not_member))?;
+            .ok_or(EngineError::new(ErrorCode::Banned))?;
         room.participants[idx].seen(now);
         match msg {
             ClientMsg::Sync { last_seq } => {
