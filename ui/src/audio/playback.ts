@@ -26,6 +26,7 @@ const NO_PLAYOUT: PlayoutStats = {
   playedMs: 0,
   concealedMs: 0,
   trimmedMs: 0,
+  recoveredMs: 0,
   jitterMs: 0,
   spreadMs: 0,
   targetMs: 0,

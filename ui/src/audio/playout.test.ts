@@ -128,6 +128,38 @@ describe('PlayoutBuffer', () => {
     expect(s.concealedMs).toBeLessThan(20);
   });
 
+  it('gives a one-off lateness back within a few hundred ms', () => {
+    // The receiving thread stalls for 25 ms as frame 50 comes: it and frame 51 are handled
+    // together when the stall ends; everything after arrives on time again.
+    const arrivals = stream(200, { delay: (s) => (s === 50 ? 25 * 48 : s === 51 ? 5 * 48 : 0) });
+    const until = arrivals[80].at + 1; // 500 ms after the stall
+    const recovering = new PlayoutBuffer();
+    play(recovering, arrivals, until);
+    const keeping = new PlayoutBuffer({ recoveryWindow: 1e9 });
+    play(keeping, arrivals, until);
+    const r = recovering.stats();
+    const k = keeping.stats();
+    expect(k.concealed).toBe(1);
+    expect(r.concealed).toBe(1);
+    expect(r.late + r.lost).toBe(0);
+    expect(k.recoveredMs).toBe(0);
+    // Given back down to the safety margin: the frames before the stall had less than that.
+    expect(r.recoveredMs).toBeGreaterThan(5);
+    expect(r.recoveredMs).toBeLessThanOrEqual(r.concealedMs);
+    expect(r.depthMs).toBeLessThan(k.depthMs - 5);
+  });
+
+  it('keeps the added delay when the frames after a late one are about as late', () => {
+    // Every fifth frame 15 ms late: real jitter, not a one-off.
+    const arrivals = stream(300, { delay: (s) => (s >= 50 && s % 5 === 0 ? 15 * 48 : 0) });
+    const pb = new PlayoutBuffer();
+    play(pb, arrivals, endOf(arrivals));
+    const s = pb.stats();
+    expect(s.recoveredMs).toBe(0);
+    expect(s.concealed).toBeLessThanOrEqual(2);
+    expect(s.late + s.lost).toBe(0);
+  });
+
   it('trims a burst back down after a stall', () => {
     // 200 ms without anything, then the held frames all at once, then clean again.
     const arrivals = stream(400).map((a) => (a.sequence >= 100 && a.sequence < 110 ? { ...a, at: 2000 + 110 * FRAME } : a));

@@ -11,6 +11,11 @@
 // - it shrinks when the smallest headroom over the last second is above a safety margin: the
 //   excess is skipped with a short crossfade. On a clean link that leaves about one callback of
 //   margin; under jitter it settles where the latest frames of the last second just made it;
+// - a one-off lateness is given back sooner: when the frames of the next 200 ms after a late
+//   one all had the delay it added to spare, that much is skipped at once. A stall (a busy main
+//   thread, a GC pause) delays one run of frames and then is over, and waiting out the whole
+//   second would leave every word of it late; under real jitter one of those frames comes about
+//   as late again, so nothing is given back and the second-long rule above decides;
 // - a frame missing while later ones are here is lost: one frame of concealment, then on;
 // - a restart (first frame, or after the stream ran dry) starts with the newest frames and a
 //   pre-roll equal to the target: the safety margin plus the measured arrival spread (the 95th
@@ -34,6 +39,8 @@ export interface PlayoutConfig {
   trimWindow: number;
   /** Excess headroom below this is left alone (each trim is a small splice). */
   trimHysteresisSamples: number;
+  /** Arrivals after a late frame whose smallest headroom decides whether its lateness is given back. */
+  recoveryWindow: number;
   /** Concealed frames with nothing newer buffered before playout stops and waits. */
   maxExpandFrames: number;
   /** A sequence jump larger than this means the sender restarted its stream. */
@@ -51,6 +58,7 @@ export const DEFAULT_PLAYOUT_CONFIG: PlayoutConfig = {
   initialSpreadSamples: 10 * 48,
   trimWindow: 50,
   trimHysteresisSamples: 240,
+  recoveryWindow: 10,
   maxExpandFrames: 3,
   resetGapFrames: 500,
   fadeSamples: 64,
@@ -69,6 +77,8 @@ export interface PlayoutStats {
   concealed: number;
   /** Holes between frames that did arrive. */
   lost: number;
+  /** Delay added by late frames that was given back within the recovery window, in ms. */
+  recoveredMs: number;
   /** Times playout ran dry and stopped. */
   underrun: number;
   /** Frames dropped at a restart because newer ones were already here. */
@@ -135,6 +145,10 @@ export class PlayoutBuffer {
   private headroomCount = 0;
   private headroomPos = 0;
   private lastTransit: number | null = null;
+  /** Delay added by late frames and not yet given back or settled (samples); 0 when none. */
+  private grown = 0;
+  private recoveryMin = Infinity;
+  private recoveryCount = 0;
   private jitter = 0;
   private delayEma: number | null = null;
 
@@ -152,6 +166,7 @@ export class PlayoutBuffer {
     playedSamples: 0,
     concealedSamples: 0,
     trimmedSamples: 0,
+    recoveredSamples: 0,
   };
 
   constructor(config: Partial<PlayoutConfig> = {}) {
@@ -185,6 +200,7 @@ export class PlayoutBuffer {
     this.headroomCount = 0;
     this.headroomPos = 0;
     this.lastTransit = null;
+    this.grown = 0;
     this.spread = this.config.initialSpreadSamples;
   }
 
@@ -238,6 +254,7 @@ export class PlayoutBuffer {
       this.anchorTsExt = tsExt;
     }
     this.frames.set(ext, pcm);
+    if (this.playing && this.kind === 'conceal' && ext === this.slot) this.noteGrowth();
     this.measureArrival(this.clock - tsExt);
     if (this.playing) this.steer(ext);
     return result;
@@ -264,6 +281,16 @@ export class PlayoutBuffer {
     return this.length - this.offset + (ext - this.slot - 1) * this.config.frameSamples;
   }
 
+  /**
+   * The awaited frame came while being concealed: the delay grows by what was concealed of its
+   * slot so far (it plays at the next quantum). The frames after it decide whether that stays.
+   */
+  private noteGrowth(): void {
+    this.grown += this.expandRun * this.config.frameSamples + this.offset;
+    this.recoveryMin = Infinity;
+    this.recoveryCount = 0;
+  }
+
   private steer(ext: number): void {
     const headroom = this.headroomOf(ext);
     const half = this.config.frameSamples / 2;
@@ -273,6 +300,7 @@ export class PlayoutBuffer {
       this.trim(headroom - this.targetSamples());
       return;
     }
+    if (this.grown > 0 && !(this.kind === 'conceal' && ext === this.slot)) this.recover(headroom);
     const n = this.config.trimWindow;
     this.headrooms[this.headroomPos] = headroom;
     this.headroomPos = (this.headroomPos + 1) % n;
@@ -282,6 +310,19 @@ export class PlayoutBuffer {
     for (let i = 0; i < n; i++) min = Math.min(min, this.headrooms[i]);
     const excess = min - this.config.safetySamples;
     if (excess >= this.config.trimHysteresisSamples) this.trim(excess);
+  }
+
+  /** Gives back a late frame's added delay if the frames after it did not need it. */
+  private recover(headroom: number): void {
+    this.recoveryMin = Math.min(this.recoveryMin, headroom);
+    this.recoveryCount++;
+    if (this.recoveryCount < this.config.recoveryWindow) return;
+    const spare = Math.min(this.grown, this.recoveryMin - this.config.safetySamples);
+    this.grown = 0;
+    if (spare < this.config.trimHysteresisSamples) return;
+    const before = this.counters.trimmedSamples;
+    this.trim(spare);
+    this.counters.recoveredSamples += this.counters.trimmedSamples - before;
   }
 
   /** Skips `samples` of buffered audio ahead of the play head, with a crossfade. */
@@ -370,6 +411,7 @@ export class PlayoutBuffer {
     this.expandRun = 0;
     this.headroomCount = 0;
     this.headroomPos = 0;
+    this.grown = 0;
     this.enter('preroll', first - 1, null, target - ahead * frameSamples);
     if (this.delayEma === null) this.delayEma = target + frameSamples / 2;
   }
@@ -478,6 +520,7 @@ export class PlayoutBuffer {
       playedMs: c.playedSamples / samplesPerMs,
       concealedMs: c.concealedSamples / samplesPerMs,
       trimmedMs: c.trimmedSamples / samplesPerMs,
+      recoveredMs: c.recoveredSamples / samplesPerMs,
       jitterMs: this.jitter / samplesPerMs,
       spreadMs: this.spread / samplesPerMs,
       targetMs: this.targetSamples() / samplesPerMs,
