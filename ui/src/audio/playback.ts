@@ -73,6 +73,12 @@ export class Playback {
     mixer.connect(this.analyser);
     mixer.connect(context.destination);
     mixer.port.onmessage = (event) => {
+      if (event.data?.type === 'hold') {
+        const { id, sequence, holdMs } = event.data;
+        const trace = this.traces.find((t) => t.stream === id && t.sequence === sequence);
+        if (trace && holdMs !== null) trace.holdMs = holdMs;
+        return;
+      }
       if (event.data?.type !== 'tick') return;
       if (event.data.stats) this.playout = event.data.stats;
       this.tick(event.data.rms, event.data.loudForMs, event.data.endFrame);
@@ -95,8 +101,8 @@ export class Playback {
       const stream = frame.streamId;
       speaker = new Speaker(
         stream,
-        (id, sequence, timestamp, samples) =>
-          this.mixer.port.postMessage({ type: 'pcm', id, sequence, timestamp, samples }, [samples.buffer]),
+        (id, sequence, timestamp, samples, traced) =>
+          this.mixer.port.postMessage({ type: 'pcm', id, sequence, timestamp, samples, traced }, [samples.buffer]),
         this.traces,
       );
       this.speakers.set(stream, speaker);

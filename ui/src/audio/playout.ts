@@ -145,6 +145,7 @@ export class PlayoutBuffer {
   private headroomCount = 0;
   private headroomPos = 0;
   private lastTransit: number | null = null;
+  private arrivalHeadroom: number | null = null;
   /** Delay added by late frames and not yet given back or settled (samples); 0 when none. */
   private grown = 0;
   private recoveryMin = Infinity;
@@ -235,6 +236,7 @@ export class PlayoutBuffer {
       ext = this.anchorExt + wrappingDiff32(sequence, this.anchorSeq);
       tsExt = this.anchorTsExt + wrappingDiff32(timestamp, this.anchorTs);
     }
+    this.arrivalHeadroom = null;
     const floor = this.floor();
     if (floor !== null && ext < floor) {
       this.counters.late++;
@@ -291,8 +293,14 @@ export class PlayoutBuffer {
     this.recoveryCount = 0;
   }
 
+  /** Samples that were to play before the last pushed frame when it came; null if not playing then. */
+  lastArrivalHeadroom(): number | null {
+    return this.arrivalHeadroom;
+  }
+
   private steer(ext: number): void {
     const headroom = this.headroomOf(ext);
+    this.arrivalHeadroom = headroom;
     const half = this.config.frameSamples / 2;
     const delay = headroom + half;
     this.delayEma = this.delayEma === null ? delay : this.delayEma + (delay - this.delayEma) / 16;

@@ -21,7 +21,8 @@ export interface DecoderStats {
 }
 
 /** Where decoded PCM goes: the mixer worklet's port. */
-export type PcmSink = (stream: number, sequence: number, timestamp: number, samples: Float32Array) => void;
+/** `traced`: a sound starts in this frame (its receive trace was just noted). */
+export type PcmSink = (stream: number, sequence: number, timestamp: number, samples: Float32Array, traced: boolean) => void;
 
 interface Pending {
   sequence: number;
@@ -73,7 +74,7 @@ export class Speaker {
     this.lastFrameAtMs = nowMs;
     if (frame.payload.length === 0) {
       // An empty payload is DTX silence by the protocol; nothing to decode.
-      this.sink(this.stream, frame.sequence, frame.timestamp, new Float32Array(FRAME_SAMPLES));
+      this.sink(this.stream, frame.sequence, frame.timestamp, new Float32Array(FRAME_SAMPLES), false);
       return;
     }
     if (this.decoder.state !== 'configured') return;
@@ -97,11 +98,12 @@ export class Speaker {
     const now = wallMs();
     this.decodeMs += (now - info.receivedAtMs - this.decodeMs) / 16;
     const loud = firstLoud(samples) >= 0;
-    if (loud && !this.wasLoud) {
+    const onset = loud && !this.wasLoud;
+    if (onset) {
       this.traces.push({ stream: this.stream, sequence: info.sequence, receivedAtMs: info.receivedAtMs, decodedAtMs: now });
     }
     this.wasLoud = loud;
-    this.sink(this.stream, info.sequence, info.timestamp, samples);
+    this.sink(this.stream, info.sequence, info.timestamp, samples, onset);
   }
 
   stats(): DecoderStats {

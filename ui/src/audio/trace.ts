@@ -18,6 +18,8 @@ export interface ReceiveTrace {
   sequence: number;
   receivedAtMs: number;
   decodedAtMs: number;
+  /** What played before it in the playout buffer when it got there (ms), once the worklet says. */
+  holdMs?: number;
 }
 
 /** The newest `capacity` entries. */
@@ -29,6 +31,11 @@ export class TraceRing<T> {
   push(item: T): void {
     this.items.push(item);
     if (this.items.length > this.capacity) this.items.shift();
+  }
+
+  /** The newest entry that `matches`, if it is still held. */
+  find(matches: (item: T) => boolean): T | undefined {
+    return this.items.findLast(matches);
   }
 
   list(): T[] {

@@ -10,7 +10,7 @@ import { PlayoutBuffer } from '../playout';
 const STATS_EVERY_TICKS = 5;
 
 type Command =
-  | { type: 'pcm'; id: number; sequence: number; timestamp: number; samples: Float32Array }
+  | { type: 'pcm'; id: number; sequence: number; timestamp: number; samples: Float32Array; traced?: boolean }
   | { type: 'gain'; id: number; gain: number }
   | { type: 'remove'; id: number }
   | { type: 'master'; gain: number };
@@ -46,9 +46,16 @@ class MixerProcessor extends AudioWorkletProcessor {
 
   private command(cmd: Command): void {
     switch (cmd.type) {
-      case 'pcm':
-        this.stream(cmd.id).playout.push(cmd.sequence, cmd.timestamp, cmd.samples);
+      case 'pcm': {
+        const playout = this.stream(cmd.id).playout;
+        playout.push(cmd.sequence, cmd.timestamp, cmd.samples);
+        if (cmd.traced) {
+          // For the latency budget: how long this onset waits here before it plays.
+          const headroom = playout.lastArrivalHeadroom();
+          this.port.postMessage({ type: 'hold', id: cmd.id, sequence: cmd.sequence, holdMs: headroom === null ? null : (headroom * 1000) / sampleRate });
+        }
         break;
+      }
       case 'gain':
         this.stream(cmd.id).gain = cmd.gain;
         break;
