@@ -3,6 +3,7 @@
 
 import type { AudioFrame } from '../protocol/frame';
 import { Capture } from './capture';
+import { audioContextOptions } from './contextOptions';
 import type { EncodedFrameSink } from './encoder';
 import { Playback, type OutputTick, type PlaybackStats } from './playback';
 import type { ReceiveTrace, SendTrace } from './trace';
@@ -39,6 +40,7 @@ declare global {
 
 type SinkableContext = AudioContext & { setSinkId?: (id: string) => Promise<void> };
 
+
 export class AudioEngine {
   private capture: Capture | null = null;
   private sending = false;
@@ -52,13 +54,14 @@ export class AudioEngine {
     private readonly sink: EncodedFrameSink,
   ) {}
 
-  static async create(sink: EncodedFrameSink): Promise<AudioEngine> {
+  /** `lowestLatency`: the smallest device buffer the browser allows (contextOptions.ts). */
+  static async create(sink: EncodedFrameSink, lowestLatency = true): Promise<AudioEngine> {
     if (typeof AudioEncoder === 'undefined' || typeof AudioDecoder === 'undefined') {
       throw new Error('This browser has no WebCodecs audio support; use a current Chromium, Chrome, Edge or Safari.');
     }
     const support = await AudioEncoder.isConfigSupported({ codec: 'opus', sampleRate: 48000, numberOfChannels: 1 });
     if (!support.supported) throw new Error('This browser cannot encode Opus with WebCodecs.');
-    const context = new AudioContext({ sampleRate: 48000, latencyHint: 'interactive' });
+    const context = new AudioContext(audioContextOptions(lowestLatency));
     const playback = await Playback.create(context);
     const engine = new AudioEngine(context, playback, sink);
     engine.installDebugHook();

@@ -29,6 +29,9 @@ export const prefs = {
   /** Off suits music, and tests that measure a pure tone. */
   voiceProcessing: () => get('local', 'voiceChat.voiceProcessing') !== 'off',
   setVoiceProcessing: (on: boolean) => set('local', 'voiceChat.voiceProcessing', on ? null : 'off'),
+  /** The smallest audio buffer (lowest delay); off for a machine on which it crackles. */
+  lowestLatency: () => get('local', 'voiceChat.lowestLatency') !== 'off',
+  setLowestLatency: (on: boolean) => set('local', 'voiceChat.lowestLatency', on ? null : 'off'),
   /** Set while this tab is in a room, so a reload rejoins without asking again. */
   joinedRoom: (key: string) => get('session', `voiceChat.joined.${key}`) === '1',
   setJoinedRoom: (key: string, joined: boolean) => {

@@ -134,7 +134,7 @@ export function useRoomSession(options: SessionOptions): RoomSession {
       const sealed = sealing.outgoing(bytes);
       if (sealed instanceof Promise) void sealed.then((b) => b && conn.sendAudio(b));
       else conn.sendAudio(bytes);
-    })
+    }, prefs.lowestLatency())
       .then((created) => {
         if (disposed) {
           void created.close();

@@ -3,6 +3,7 @@
 // (the remote track into a probe worklet that times onsets exactly as the app's mixer does). The
 // bench signals them itself; media goes only through the TURN relay on 127.0.0.1.
 import { type ClockedTick, firstLoudOnAudioClock, wallMs } from '../../../src/audio/onset';
+import { audioContextOptions } from '../../../src/audio/contextOptions';
 import probeUrl from './probe.worklet.ts?worker&url';
 
 interface Anchor {
@@ -28,7 +29,8 @@ declare global {
 const params = new URLSearchParams(location.search);
 const turn = params.get('turn') ?? 'turn:127.0.0.1:3478?transport=udp';
 const log = document.getElementById('log')!;
-const context = new AudioContext({ sampleRate: 48000, latencyHint: 'interactive' });
+// The app's own output settings: both systems play out through the same kind of device buffer.
+const context = new AudioContext(audioContextOptions());
 const pc = new RTCPeerConnection({
   iceServers: [{ urls: turn, username: 'u', credential: 'p' }],
   // Relay only: the only candidates are the TURN server's on 127.0.0.1 (tests stay on loopback).

@@ -96,6 +96,7 @@ function Devices() {
   const [inputs, setInputs] = useState<MediaDeviceInfo[]>([]);
   const [outputs, setOutputs] = useState<MediaDeviceInfo[]>([]);
   const [processing, setProcessing] = useState(prefs.voiceProcessing());
+  const [lowestLatency, setLowestLatency] = useState(prefs.lowestLatency());
 
   useEffect(() => {
     if (!open) return;
@@ -157,6 +158,18 @@ function Devices() {
           }}
         />
         Voice processing (echo cancellation, noise suppression, auto gain)
+      </label>
+      <label className="row">
+        <input
+          type="checkbox"
+          checked={lowestLatency}
+          onChange={(e) => {
+            prefs.setLowestLatency(e.target.checked);
+            setLowestLatency(e.target.checked);
+            toast.info('Applies when you next join or reload the room.');
+          }}
+        />
+        Lowest delay (the smallest audio buffer; turn off if the sound crackles)
       </label>
       <button onClick={() => setOpen(false)}>Done</button>
     </div>
