@@ -160,6 +160,25 @@ describe('PlayoutBuffer', () => {
     expect(s.late + s.lost).toBe(0);
   });
 
+  it('skips the backlog of a stalled audio thread within a few hundred ms', () => {
+    // The device stops pulling for 80 ms at 2 s while frames keep coming: on the receiver's
+    // clock everything from then on arrives 80 ms early, and the stall's frames all at once.
+    const stallAt = seconds(2);
+    const stall = 80 * 48;
+    const arrivals = stream(200).map((a) => ({ ...a, at: a.at - Math.min(Math.max(a.at - stallAt, 0), stall) }));
+    const until = stallAt + seconds(0.4);
+    const skipping = new PlayoutBuffer();
+    play(skipping, arrivals, until);
+    const keeping = new PlayoutBuffer({ surplusTrimSamples: Infinity });
+    play(keeping, arrivals, until);
+    const s = skipping.stats();
+    const k = keeping.stats();
+    expect(k.depthMs).toBeGreaterThan(80);
+    expect(s.depthMs).toBeLessThan(k.depthMs - 60);
+    expect(s.trimmedMs).toBeGreaterThan(60);
+    expect(s.concealed + s.late + s.lost).toBe(0);
+  });
+
   it('trims a burst back down after a stall', () => {
     // 200 ms without anything, then the held frames all at once, then clean again.
     const arrivals = stream(400).map((a) => (a.sequence >= 100 && a.sequence < 110 ? { ...a, at: 2000 + 110 * FRAME } : a));

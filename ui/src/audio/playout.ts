@@ -16,6 +16,10 @@
 //   thread, a GC pause) delays one run of frames and then is over, and waiting out the whole
 //   second would leave every word of it late; under real jitter one of those frames comes about
 //   as late again, so nothing is given back and the second-long rule above decides;
+// - a sudden surplus goes at once too: when the last ten arrivals all had more headroom than
+//   the safety margin plus their own spread (the jitter they show), by 10 ms or more, the
+//   surplus is skipped. That is the audio thread having stalled while frames kept coming (a
+//   busy machine, a small device buffer): its whole backlog would otherwise play a second late;
 // - a frame missing while later ones are here is lost: one frame of concealment, then on;
 // - a restart (first frame, or after the stream ran dry) starts with the newest frames and a
 //   pre-roll equal to the target: the safety margin plus the measured arrival spread (the 95th
@@ -41,6 +45,10 @@ export interface PlayoutConfig {
   trimHysteresisSamples: number;
   /** Arrivals after a late frame whose smallest headroom decides whether its lateness is given back. */
   recoveryWindow: number;
+  /** Arrivals whose headroom, all above safety plus their own spread, shows a sudden surplus. */
+  surplusWindow: number;
+  /** A surplus smaller than this waits for the second-long rule. */
+  surplusTrimSamples: number;
   /** Concealed frames with nothing newer buffered before playout stops and waits. */
   maxExpandFrames: number;
   /** A sequence jump larger than this means the sender restarted its stream. */
@@ -59,6 +67,8 @@ export const DEFAULT_PLAYOUT_CONFIG: PlayoutConfig = {
   trimWindow: 50,
   trimHysteresisSamples: 240,
   recoveryWindow: 10,
+  surplusWindow: 10,
+  surplusTrimSamples: 10 * 48,
   maxExpandFrames: 3,
   resetGapFrames: 500,
   fadeSamples: 64,
@@ -176,6 +186,7 @@ export class PlayoutBuffer {
     if (c.safetySamples > c.maxTargetSamples || c.maxTargetSamples > c.capSamples) {
       throw new Error('playout config needs safetySamples <= maxTargetSamples <= capSamples');
     }
+    if (c.surplusWindow > c.trimWindow) throw new Error('playout config needs surplusWindow <= trimWindow');
     this.concealBuffers = [new Float32Array(c.frameSamples), new Float32Array(c.frameSamples)];
     this.fade = new Float32Array(c.fadeSamples);
     this.transits = new Float64Array(c.spreadWindow);
@@ -313,11 +324,29 @@ export class PlayoutBuffer {
     this.headrooms[this.headroomPos] = headroom;
     this.headroomPos = (this.headroomPos + 1) % n;
     this.headroomCount = Math.min(n, this.headroomCount + 1);
+    if (this.trimSurplus()) return;
     if (this.headroomCount < n) return;
     let min = Infinity;
     for (let i = 0; i < n; i++) min = Math.min(min, this.headrooms[i]);
     const excess = min - this.config.safetySamples;
     if (excess >= this.config.trimHysteresisSamples) this.trim(excess);
+  }
+
+  /** Skips a sudden surplus of headroom at once; true if it did. */
+  private trimSurplus(): boolean {
+    const { surplusWindow, trimWindow, safetySamples, surplusTrimSamples } = this.config;
+    if (this.headroomCount < surplusWindow) return false;
+    let low = Infinity;
+    let high = -Infinity;
+    for (let i = 1; i <= surplusWindow; i++) {
+      const h = this.headrooms[(this.headroomPos - i + trimWindow) % trimWindow];
+      low = Math.min(low, h);
+      high = Math.max(high, h);
+    }
+    const surplus = low - safetySamples - (high - low);
+    if (surplus < surplusTrimSamples) return false;
+    this.trim(surplus);
+    return true;
   }
 
   /** Gives back a late frame's added delay if the frames after it did not need it. */
