@@ -14,7 +14,10 @@
 // clear room once more and then an end-to-end encrypted room (issue 13), one after the other,
 // and print what encryption adds (`--e2ee off` skips it).
 //
-// Run: npm run bench:mouth-to-ear [-- --bursts 30] [-- --cases clean,+50ms,jitter20,jitter40,loss1] [-- --e2ee off]
+// Audio device buffer: every page opens its AudioContext as the app does (contextOptions.ts),
+// the smallest buffer unless `--buffer default` (the app's "lowest delay" setting off).
+//
+// Run: npm run bench:mouth-to-ear [-- --bursts 30] [-- --cases clean,+50ms,jitter20,jitter40,loss1] [-- --e2ee off] [-- --buffer default]
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -36,6 +39,9 @@ const option = (name, fallback) => {
 };
 const BURSTS = Number(option('bursts', '30'));
 const E2EE = option('e2ee', 'on') !== 'off';
+/** The audio device buffer of every page: `lowest` (the app's default) or the device's `default`. */
+const BUFFER = option('buffer', 'lowest');
+if (!['lowest', 'default'].includes(BUFFER)) throw new Error('--buffer is lowest or default');
 const BURST_MS = 200;
 const GAP_MS = 400;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -79,12 +85,13 @@ async function browserOn(node) {
   browsers.push(context);
   await loginContext(context, node);
   await disableVoiceProcessing(context);
+  if (BUFFER === 'default') await context.addInitScript(() => localStorage.setItem('voiceChat.lowestLatency', 'off'));
   return context;
 }
 
 async function anchorPage(context) {
   const page = await context.newPage();
-  await page.goto(`${pages.url}?turn=${encodeURIComponent(`turn:127.0.0.1:${link.port}?transport=udp`)}`);
+  await page.goto(`${pages.url}?buffer=${BUFFER}&turn=${encodeURIComponent(`turn:127.0.0.1:${link.port}?transport=udp`)}`);
   await page.waitForFunction(() => window.__anchor?.ready || window.__anchor?.error, null, { timeout: 15_000 });
   const error = await page.evaluate(() => window.__anchor.error);
   if (error) throw new Error(`WebRTC page: ${error}`);
@@ -287,6 +294,7 @@ try {
     `mouth-to-ear, ${BURSTS} bursts of ${BURST_MS} ms per case and system; voice-chat: browser on alice.os → ` +
       `browser on bob.os (room on alice.os); WebRTC: the same two browsers through coturn on 127.0.0.1.`,
   );
+  console.log(`audio device buffer: ${BUFFER} (every page)`);
   console.log(`floor: one 20 ms frame + B's output latency ${ms1(outputLatency)} ms = ${ms1(floor)} ms\n`);
   const budgets = [];
   for (const c of CASES) {

@@ -29,8 +29,9 @@ declare global {
 const params = new URLSearchParams(location.search);
 const turn = params.get('turn') ?? 'turn:127.0.0.1:3478?transport=udp';
 const log = document.getElementById('log')!;
-// The app's own output settings: both systems play out through the same kind of device buffer.
-const context = new AudioContext(audioContextOptions());
+// The app's own output settings (`?buffer=default` as the app's "lowest delay" off): both systems
+// play out through the same kind of device buffer.
+const context = new AudioContext(audioContextOptions(params.get('buffer') !== 'default'));
 const pc = new RTCPeerConnection({
   iceServers: [{ urls: turn, username: 'u', credential: 'p' }],
   // Relay only: the only candidates are the TURN server's on 127.0.0.1 (tests stay on loopback).
