@@ -300,6 +300,26 @@ describe('Controls', () => {
     }
   });
 
+  it('keeps "Lowest delay" for the next join: on by default, off stored', async () => {
+    vi.stubGlobal('AudioContext', class {});
+    Object.defineProperty(navigator, 'mediaDevices', { value: { enumerateDevices: async () => [] }, configurable: true });
+    try {
+      renderIn(session(room('s', everyone)), <Controls onLeave={() => {}} />);
+      fireEvent.click(screen.getByText('Audio settings'));
+      const box = screen.getByLabelText(/Lowest delay/) as HTMLInputElement;
+      expect(box.checked).toBe(true);
+      fireEvent.click(box);
+      expect(box.checked).toBe(false);
+      expect(localStorage.getItem('voiceChat.lowestLatency')).toBe('off');
+      fireEvent.click(box);
+      expect(localStorage.getItem('voiceChat.lowestLatency')).toBeNull();
+      await act(async () => {}); // the device list settles
+    } finally {
+      vi.unstubAllGlobals();
+      localStorage.clear();
+    }
+  });
+
   it('has no mute button for a Viewer', () => {
     renderIn(session(room('v', everyone)), <Controls onLeave={() => {}} />);
     expect(screen.queryByTestId('mute')).toBeNull();
