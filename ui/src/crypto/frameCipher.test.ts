@@ -179,6 +179,34 @@ describe('decryptor key cache', () => {
   });
 });
 
+describe('decryptor key cache across a rotation', () => {
+  it('keeps the keys derived under the current epoch when the next key arrives and when an older one is forgotten', async () => {
+    const older = roomKey(2, secret(7));
+    const next = roomKey(4, secret(9));
+    const wire = await new FrameEncryptor(ROOM, ALICE).encrypt(frame(1));
+    const dec = new FrameDecryptor([older, ROOM]);
+    await dec.decrypt(wire, ALICE); // derives (ALICE, KID)
+    expect(dec.decryptNow(wire, ALICE)?.sequence).toBe(1);
+    // Neither change touches epoch 3: its frames still open at once, with no new derivation.
+    dec.setRoomKey(next);
+    expect(dec.decryptNow(wire, ALICE)?.sequence).toBe(1);
+    dec.forgetEpoch(2);
+    expect(dec.decryptNow(wire, ALICE)?.sequence).toBe(1);
+    dec.forgetEpoch(3);
+    expect(() => dec.decryptNow(wire, ALICE)).toThrow(FrameCipherError);
+  });
+
+  it('drops what was derived under an epoch whose key is replaced (epochs wrap at 256)', async () => {
+    const wire = await new FrameEncryptor(ROOM, ALICE).encrypt(frame(1));
+    const dec = new FrameDecryptor([ROOM]);
+    await dec.decrypt(wire, ALICE);
+    dec.setRoomKey(ROOM); // the same key again: nothing to drop
+    expect(dec.decryptNow(wire, ALICE)?.sequence).toBe(1);
+    dec.setRoomKey(roomKey(3, secret(8)));
+    expect(await rejection(dec.decrypt(wire, ALICE))).toBe('auth_failed');
+  });
+});
+
 describe('no (key, nonce) pair is ever used twice', () => {
   /** Runs frames through encryptors, returning one "(kid)/(nonce)" string per frame sent. */
   async function pairs(encryptors: [FrameEncryptor, number][], room: RoomKey, sender: string): Promise<string[]> {

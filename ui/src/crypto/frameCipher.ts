@@ -204,7 +204,7 @@ export function frameOverhead(kid: bigint, ctr: bigint): number {
  */
 export class FrameDecryptor {
   private readonly keys = new Map<number, RoomKey>();
-  private readonly cache = new Map<string, PendingKeys>();
+  private readonly cache = new Map<string, PendingKeys & { epoch: number }>();
 
   constructor(
     keys: RoomKey[] = [],
@@ -213,14 +213,22 @@ export class FrameDecryptor {
     for (const k of keys) this.setRoomKey(k);
   }
 
+  /**
+   * Adds (or replaces) the key of one epoch. Keys derived under the other epochs stay: a
+   * rotation must not make every sender's current frames wait for a new derivation.
+   */
   setRoomKey(key: RoomKey): void {
+    if (this.keys.get(key.epoch) !== key) this.dropEpoch(key.epoch);
     this.keys.set(key.epoch, key);
-    this.cache.clear();
   }
 
   forgetEpoch(epoch: number): void {
     this.keys.delete(epoch);
-    this.cache.clear();
+    this.dropEpoch(epoch);
+  }
+
+  private dropEpoch(epoch: number): void {
+    for (const [id, keys] of this.cache) if (keys.epoch === epoch) this.cache.delete(id);
   }
 
   private sessionKeys(room: RoomKey, senderId: string, kid: bigint): PendingKeys {
@@ -229,7 +237,8 @@ export class FrameDecryptor {
     if (!keys) {
       // A Map iterates in insertion order, so the first entry is the oldest one.
       if (this.cache.size >= this.cacheLimit) this.cache.delete(this.cache.keys().next().value!);
-      keys = pendingKeys(deriveSessionKeys(room, senderId, kid));
+      // The same object the derivation fills in `ready` on, tagged with its epoch.
+      keys = Object.assign(pendingKeys(deriveSessionKeys(room, senderId, kid)), { epoch: room.epoch });
       this.cache.set(id, keys);
     }
     return keys;
