@@ -169,6 +169,9 @@ async function opens(page: Page, sent: { frame: AudioFrame; clear: Uint8Array },
 
 const epochOf = (page: Page) => parseInviteKey(page.session.inviteFragment()!).epoch;
 
+// Captured before the tests fake the timers (the switch delay runs on the fake ones).
+const realSetTimeout = globalThis.setTimeout;
+
 let relay: Relay;
 beforeEach(() => {
   vi.useFakeTimers();
@@ -271,6 +274,35 @@ describe('E2eeSession', () => {
     const text = await a.session.encryptChat('C is gone');
     expect(await b.session.decryptChat({ id: 2, from: 'A', name: 'A', text, at_ms: 0 })).toBe('C is gone');
     expect(await c.session.decryptChat({ id: 2, from: 'A', name: 'A', text, at_ms: 0 })).toBeNull();
+  });
+
+  it('derives the frame keys for the new key during the switch delay, not when the first frame under it is sent', async () => {
+    const link = generateRoomKey(0);
+    const a = relay.join('A', 'host', link);
+    relay.join('B', 'speaker', link);
+    relay.join('C', 'speaker', link);
+    await relay.settle();
+    expect((await sealed(a)).epoch).toBe(0);
+
+    const phases: string[] = [];
+    let phase = 'rotate';
+    const deriveBits = crypto.subtle.deriveBits.bind(crypto.subtle);
+    vi.spyOn(crypto.subtle, 'deriveBits').mockImplementation((...args) => {
+      phases.push(phase);
+      return deriveBits(...args);
+    });
+    relay.remove('C');
+    await a.session.rotate();
+    await relay.settle();
+    // WebCrypto works on real threads: give the derivation started at the rotation real time.
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => realSetTimeout(resolve, 20));
+    expect(phases.filter((p) => p === 'rotate').length).toBeGreaterThan(0);
+
+    phase = 'switch';
+    await vi.advanceTimersByTimeAsync(500);
+    const first = await sealed(a);
+    expect(first.epoch).toBe(1);
+    expect(phases.filter((p) => p === 'switch')).toEqual([]);
   });
 
   it('a newcomer with the old link gets no key after a rotation; with the current link it is in', async () => {

@@ -114,6 +114,8 @@ export class E2eeSession {
   private newest: RoomKey | null = null;
   private sending: RoomKey | null = null;
   private encryptor: FrameEncryptor | null = null;
+  /** The encryptor for the key we switch to next, deriving its keys during the switch delay. */
+  private nextEncryptor: FrameEncryptor | null = null;
 
   private switchTimer: unknown = null;
   private forgetTimer: unknown = null;
@@ -166,7 +168,7 @@ export class E2eeSession {
       // Another participant (a fresh join) or another stream: a new frame session, a new hello.
       this.me = state.me;
       this.stream = state.stream;
-      this.encryptor = null;
+      this.encryptor = this.nextEncryptor = null;
       this.hello = null;
     }
     this.roster = state.participants;
@@ -175,7 +177,7 @@ export class E2eeSession {
 
   welcomed(): void {
     if (this.closed) return;
-    this.encryptor = null;
+    this.encryptor = this.nextEncryptor = null;
     this.hello = null;
     this.queue(() => this.sync());
   }
@@ -464,6 +466,9 @@ export class E2eeSession {
       return;
     }
     if (this.switchTimer !== null) this.clearTimer(this.switchTimer);
+    // Derived now, so that the first frame under the new key does not wait for WebCrypto (a
+    // wait there is a gap every listener hears, at the moment the key changes).
+    this.nextEncryptor = this.me ? new FrameEncryptor(key, this.me) : null;
     this.switchTimer = this.setTimer(() => {
       this.switchTimer = null;
       if (!this.closed) this.switchTo(key);
@@ -472,7 +477,9 @@ export class E2eeSession {
 
   private switchTo(key: RoomKey, notify = true): void {
     this.sending = key;
-    this.encryptor = null;
+    const next = this.nextEncryptor;
+    this.nextEncryptor = null;
+    this.encryptor = next && next.room === key && next.senderId === this.me ? next : null;
     if (this.forgetTimer !== null) this.clearTimer(this.forgetTimer);
     this.forgetTimer = this.setTimer(() => {
       this.forgetTimer = null;
