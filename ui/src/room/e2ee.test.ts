@@ -169,6 +169,16 @@ async function opens(page: Page, sent: { frame: AudioFrame; clear: Uint8Array },
 
 const epochOf = (page: Page) => parseInviteKey(page.session.inviteFragment()!).epoch;
 
+/** A (Host), B and C (Speakers) in a room under one link key, settled. */
+async function hostAndTwoSpeakers(): Promise<{ link: RoomKey; a: Page; b: Page; c: Page }> {
+  const link = generateRoomKey(0);
+  const a = relay.join('A', 'host', link);
+  const b = relay.join('B', 'speaker', link);
+  const c = relay.join('C', 'speaker', link);
+  await relay.settle();
+  return { link, a, b, c };
+}
+
 // Captured before the tests fake the timers (the switch delay runs on the fake ones).
 const realSetTimeout = globalThis.setTimeout;
 
@@ -227,11 +237,7 @@ describe('E2eeSession', () => {
   });
 
   it('after kicking C and rotating: B follows without a gap, C cannot open what A sends next', async () => {
-    const link = generateRoomKey(0);
-    const a = relay.join('A', 'host', link);
-    const b = relay.join('B', 'speaker', link);
-    const c = relay.join('C', 'speaker', link);
-    await relay.settle();
+    const { a, b, c } = await hostAndTwoSpeakers();
 
     relay.remove('C');
     // The new key takes 100 ms to reach B; A keeps talking across its switch: 20 ms frames for 1 s.
@@ -277,11 +283,7 @@ describe('E2eeSession', () => {
   });
 
   it('derives the frame keys for the new key during the switch delay, not when the first frame under it is sent', async () => {
-    const link = generateRoomKey(0);
-    const a = relay.join('A', 'host', link);
-    relay.join('B', 'speaker', link);
-    relay.join('C', 'speaker', link);
-    await relay.settle();
+    const { a } = await hostAndTwoSpeakers();
     expect((await sealed(a)).epoch).toBe(0);
 
     const phases: string[] = [];
@@ -306,11 +308,7 @@ describe('E2eeSession', () => {
   });
 
   it('a newcomer with the old link gets no key after a rotation; with the current link it is in', async () => {
-    const link = generateRoomKey(0);
-    const a = relay.join('A', 'host', link);
-    relay.join('B', 'speaker', link);
-    relay.join('C', 'speaker', link);
-    await relay.settle();
+    const { link, a } = await hostAndTwoSpeakers();
     relay.remove('C');
     await a.session.rotate();
     await relay.settle();
@@ -456,11 +454,7 @@ describe('E2eeSession', () => {
   });
 
   it('rotates only for the recipients it is given (one who rejoined in between gets nothing)', async () => {
-    const link = generateRoomKey(0);
-    const a = relay.join('A', 'host', link);
-    relay.join('B', 'speaker', link);
-    relay.join('C', 'speaker', link);
-    await relay.settle();
+    const { link, a } = await hostAndTwoSpeakers();
     relay.remove('C');
     // C is back under a new id with the old link before A's rotation runs; its proof verifies.
     relay.join('C2', 'speaker', link);
